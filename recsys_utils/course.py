@@ -1,0 +1,187 @@
+"""Run the course: execute notebooks headless and collect their headline metrics.
+
+Command line (``make run`` / ``make smoke`` / ``make notebooks`` call it)::
+
+    python -m recsys_utils.course run [--smoke] [--dataset ml-100k] [--only 01 02] [--output output]
+    python -m recsys_utils.course refresh [--only 03]   # re-execute committed notebooks in place
+
+Conventions every notebook follows
+----------------------------------
+* its first code cell is tagged ``parameters`` and holds UPPER-CASE settings
+  (``SEED``, ``DATASET``, ``N_EPOCHS`` ...) that papermill can override;
+* its fast *smoke* configuration is stored in the notebook metadata under
+  ``course.smoke_parameters`` (a dict of those settings);
+* it ends by calling :func:`record_metrics` with its headline numbers, which
+  shows them as a table and stores them in the output under
+  :data:`METRICS_MIME`, where :func:`read_metrics` finds them.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+__all__ = ["record_metrics", "read_metrics", "notebooks", "smoke_parameters", "execute", "run"]
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOK_DIR = ROOT / "notebooks"
+METRICS_MIME = "application/vnd.recsys-course.metrics+json"
+QUIET_ENV = {"TF_CPP_MIN_LOG_LEVEL": "3", "TF_ENABLE_ONEDNN_OPTS": "0"}
+
+
+def _fmt(v):
+    if isinstance(v, float):
+        return f"{v:.4f}"
+    return str(v)
+
+
+def record_metrics(**metrics):
+    """Show a notebook's headline metrics and store them for the tests and ``make run``.
+
+    Values must be JSON numbers, strings or booleans.
+    """
+    from IPython.display import display
+
+    clean = {}
+    for k, v in metrics.items():
+        if hasattr(v, "item"):  # numpy scalar
+            v = v.item()
+        if not isinstance(v, (int, float, str, bool)):
+            raise TypeError(f"metric {k!r} must be a number, string or bool, not {type(v).__name__}")
+        clean[k] = v
+    width = max(map(len, clean), default=0)
+    text = "\n".join(f"{k:<{width}}  {_fmt(v)}" for k, v in clean.items())
+    display({METRICS_MIME: clean, "text/plain": "Headline metrics\n" + text}, raw=True)
+    return clean
+
+
+def read_metrics(nb) -> dict:
+    """The metrics a notebook recorded (a path or a loaded nbformat notebook)."""
+    import nbformat
+
+    if not hasattr(nb, "cells"):
+        nb = nbformat.read(str(nb), as_version=4)
+    found = {}
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            data = out.get("data", {})
+            if METRICS_MIME in data:
+                found.update(data[METRICS_MIME])
+    return found
+
+
+def notebooks(only=None) -> list[Path]:
+    """The course notebooks in order (``NN_name.ipynb``), optionally filtered by prefix."""
+    paths = sorted(p for p in NOTEBOOK_DIR.glob("[0-9][0-9]_*.ipynb"))
+    if only:
+        paths = [p for p in paths if any(p.name.startswith(o) for o in only)]
+    return paths
+
+
+def smoke_parameters(path) -> dict:
+    """The fast configuration stored in the notebook's metadata."""
+    import nbformat
+
+    nb = nbformat.read(str(path), as_version=4)
+    return dict(nb.metadata.get("course", {}).get("smoke_parameters", {}))
+
+
+def execute(path, output, parameters=None, timeout=None):
+    """Execute ``path`` with papermill into ``output`` (in the notebooks folder, fresh kernel)."""
+    import papermill as pm
+
+    for k, v in QUIET_ENV.items():
+        os.environ.setdefault(k, v)
+    return pm.execute_notebook(
+        str(path),
+        str(output),
+        parameters=parameters or {},
+        cwd=str(NOTEBOOK_DIR),
+        kernel_name="python3",
+        progress_bar=False,
+        execution_timeout=timeout,
+    )
+
+
+def run(smoke=False, dataset=None, only=None, output="output", stream=sys.stdout) -> int:
+    """Execute every notebook, print notebook / status / time / metrics; return an exit code."""
+    out_dir = Path(output)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    rows, failed = [], 0
+    paths = notebooks(only)
+    if not paths:
+        print(f"no notebooks match {only!r} in {NOTEBOOK_DIR}", file=stream)
+        return 2
+    for path in paths:
+        params = smoke_parameters(path) if smoke else {}
+        if dataset:
+            params["DATASET"] = dataset
+        print(f"running {path.name} {json.dumps(params) if params else ''}", file=stream, flush=True)
+        start = time.perf_counter()
+        try:
+            nb = execute(path, out_dir / path.name, params)
+            status, metrics = "ok", read_metrics(nb)
+        except Exception as exc:  # report and go on with the next notebook
+            failed += 1
+            status, metrics = "FAILED", {"error": str(exc).strip().splitlines()[-1][:120] if str(exc).strip() else type(exc).__name__}
+        rows.append((path.name, status, time.perf_counter() - start, metrics))
+    print(_table(rows), file=stream)
+    print(f"executed notebooks are in {out_dir}/", file=stream)
+    return 1 if failed else 0
+
+
+def _table(rows) -> str:
+    lines = ["", f"{'notebook':<34} {'status':<7} {'time':>8}  headline metrics", "-" * 100]
+    for name, status, secs, metrics in rows:
+        m = ", ".join(f"{k}={_fmt(v)}" for k, v in metrics.items())
+        lines.append(f"{name:<34} {status:<7} {secs:>7.1f}s  {m}")
+    return "\n".join(lines)
+
+
+def refresh(only=None) -> int:
+    """Re-execute notebooks in place with their default parameters (for committing)."""
+    for path in notebooks(only):
+        start = time.perf_counter()
+        print(f"refreshing {path.name} ...", flush=True)
+        nb = execute(path, path)
+        _strip_papermill_metadata(path)
+        print(f"  done in {time.perf_counter() - start:.1f}s: {read_metrics(nb)}", flush=True)
+    return 0
+
+
+def _strip_papermill_metadata(path):
+    """Drop papermill's run-specific metadata (timestamps, durations) so diffs stay small."""
+    import nbformat
+
+    nb = nbformat.read(str(path), as_version=4)
+    nb.metadata.pop("papermill", None)
+    for cell in nb.cells:
+        cell.metadata.pop("papermill", None)
+        cell.metadata.pop("execution", None)
+        if "tags" in cell.metadata and not cell.metadata["tags"]:
+            del cell.metadata["tags"]
+    nb.metadata["kernelspec"] = {"display_name": "Python 3", "language": "python", "name": "python3"}
+    nbformat.write(nb, str(path))
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m recsys_utils.course", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="cmd", required=True)
+    p_run = sub.add_parser("run", help="execute every notebook into an output folder and print a table")
+    p_run.add_argument("--smoke", action="store_true", help="use each notebook's fast smoke parameters")
+    p_run.add_argument("--dataset", help="DATASET for every notebook, e.g. ml-100k")
+    p_run.add_argument("--only", nargs="*", help="notebook name prefixes, e.g. 01 03")
+    p_run.add_argument("--output", default="output", help="folder for the executed copies")
+    p_ref = sub.add_parser("refresh", help="re-execute the committed notebooks in place")
+    p_ref.add_argument("--only", nargs="*")
+    args = parser.parse_args(argv)
+    if args.cmd == "run":
+        return run(args.smoke, args.dataset, args.only, args.output)
+    return refresh(args.only)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
