@@ -26,7 +26,7 @@ smoke: setup
 
 ## test: unit tests, nbval against the stored outputs, papermill smoke runs
 test: setup
-	$(PY) -m pytest $(ARGS)
+	$(PY) -m pytest --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg tests notebooks $(ARGS)
 
 ## lab: open JupyterLab on the notebooks
 lab: setup

@@ -55,7 +55,6 @@ def record_metrics(**metrics):
     width = max(map(len, clean), default=0)
     text = "\n".join(f"{k:<{width}}  {_fmt(v)}" for k, v in clean.items())
     display({METRICS_MIME: clean, "text/plain": "Headline metrics\n" + text}, raw=True)
-    return clean
 
 
 def read_metrics(nb) -> dict:

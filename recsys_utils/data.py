@@ -29,6 +29,7 @@ renamed into place, so the cache never holds half a data set.
 from __future__ import annotations
 
 import hashlib
+import http.client
 import io
 import os
 import re
@@ -249,6 +250,10 @@ def download(name: str, home: Path | str | None = None) -> Path:
                     f"could not download {name}: the server answered {exc.code} {exc.reason} for {url}; "
                     + _offline_hint(name, home)
                 ) from None
+            except http.client.HTTPException as exc:
+                raise DatasetError(
+                    f"download of {url} was cut off ({type(exc).__name__}): try again, or " + _offline_hint(name, home)
+                ) from None
             except (urllib.error.URLError, OSError) as exc:
                 reason = getattr(exc, "reason", exc)
                 raise DatasetError(
@@ -383,9 +388,10 @@ def _check_counts(name, folder, ratings, items, users):
         "rated_items": ratings["item_id"].nunique(),
         "items": len(items),
     }
-    if users is not None and len(users) != got["users"]:
-        got["users"] = -len(users)  # a users table that disagrees with the ratings
-    diff = {k: (got[k], v) for k, v in want.items() if got[k] != v}
+    if users is not None:
+        got["user_rows"] = len(users)  # the users table must list every rater once
+    diff = {k: (got[k], want[k if k in want else "users"]) for k in got
+            if got[k] != want[k if k in want else "users"]}
     if diff:
         detail = ", ".join(f"{k} {g:,} (published {w:,})" for k, (g, w) in diff.items())
         raise DatasetError(f"{name} at {folder} does not match its published counts: {detail}; {_fix_hint(name, folder)}")

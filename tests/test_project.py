@@ -1,0 +1,39 @@
+"""Project-level checks: environment.yml matches pyproject.toml; licensed data is not tracked."""
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    import pytest
+
+    tomllib = pytest.importorskip("tomli")
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _name(req: str) -> str:
+    return re.split(r"[<>=!~\[; ]", req.strip(), maxsplit=1)[0].lower().replace("_", "-")
+
+
+def test_environment_yml_names_the_same_dependencies_as_pyproject():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    wanted = {_name(r) for r in project["dependencies"] + project["optional-dependencies"]["test"]}
+    yml = (ROOT / "environment.yml").read_text().split("dependencies:", 1)[1]
+    listed = {_name(m.group(1)) for m in re.finditer(r"^\s*-\s+([A-Za-z][\w.\-]*[^\n#]*)$", yml, re.M)}
+    listed -= {"python", "pip"}
+    assert listed == wanted, f"only in environment.yml: {listed - wanted}; only in pyproject: {wanted - listed}"
+
+
+def test_no_redistribution_restricted_movielens_files_are_tracked():
+    try:
+        files = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    except (OSError, subprocess.CalledProcessError):
+        import pytest
+        pytest.skip("not a git checkout")
+    bad = [f for f in files.splitlines()
+           if re.search(r"(^|/)(u\.(data|item|user)|u[1-5ab]\.(base|test)|(ratings|movies|users)\.dat|ml-(100k|1m)\.zip)$", f)]
+    assert not bad, f"ML-100K/ML-1M files must never be committed: {bad}"
