@@ -28,6 +28,7 @@ renamed into place, so the cache never holds half a data set.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import http.client
 import io
@@ -118,6 +119,26 @@ DATASETS = {
         archive="ml-1m.zip",
         required=("ratings.dat", "movies.dat", "users.dat"),
         counts={"ratings": 1_000_209, "users": 6_040, "rated_items": 3_706, "items": 3_883},
+    ),
+    # The large sets (notebook 07). No users table. Counts: ratings and movies as in each README; users and
+    # rated movies as found in ratings.* (ml-10m's README counts 71,567 users, taggers included).
+    "ml-10m": _Spec(
+        folder="ml-10M100K",
+        archive="ml-10m.zip",
+        required=("ratings.dat", "movies.dat"),
+        counts={"ratings": 10_000_054, "users": 69_878, "rated_items": 10_677, "items": 10_681},
+    ),
+    "ml-20m": _Spec(
+        folder="ml-20m",
+        archive="ml-20m.zip",
+        required=("ratings.csv", "movies.csv"),
+        counts={"ratings": 20_000_263, "users": 138_493, "rated_items": 26_744, "items": 27_278},
+    ),
+    "ml-25m": _Spec(
+        folder="ml-25m",
+        archive="ml-25m.zip",
+        required=("ratings.csv", "movies.csv"),
+        counts={"ratings": 25_000_095, "users": 162_541, "rated_items": 59_047, "items": 62_423},
     ),
 }
 
@@ -328,10 +349,19 @@ def _ratings_frame(df: pd.DataFrame) -> pd.DataFrame:
 _RATING_COLS = ["user_id", "item_id", "rating", "timestamp"]
 
 
-def _load_latest_small(folder):
-    ratings = pd.read_csv(io.BytesIO(_read("ml-latest-small", folder, "ratings.csv")))
+def _text(data: bytes) -> str:
+    """Decode UTF-8, or ISO-8859-1 for the older files (ml-100k's u.item, ml-1m's movies.dat)."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data.decode("latin-1")
+
+
+def _load_csv_set(name, folder):
+    """ml-latest-small, ml-20m, ml-25m: ratings.csv and movies.csv with a header row."""
+    ratings = pd.read_csv(io.BytesIO(_read(name, folder, "ratings.csv")))
     ratings.columns = _RATING_COLS
-    movies = pd.read_csv(io.BytesIO(_read("ml-latest-small", folder, "movies.csv")))
+    movies = pd.read_csv(io.BytesIO(_read(name, folder, "movies.csv")))
     genres = movies["genres"].replace("(no genres listed)", "")
     items = pd.DataFrame(
         {"item_id": movies["movieId"], "title": movies["title"].str.strip(),
@@ -364,20 +394,28 @@ def _load_100k(folder):
     return ratings, items, users
 
 
-def _load_1m(folder):
+def _load_dat_set(name, folder):
+    """ml-1m and ml-10m: '::'-separated ratings.dat and movies.dat (ml-1m also users.dat)."""
+
     def dat(filename):
-        return _read("ml-1m", folder, filename).replace(b"::", b"\t")
+        return _read(name, folder, filename).replace(b"::", b"\t")
 
     ratings = _ratings_frame(_table(dat("ratings.dat"), "\t", _RATING_COLS))
-    movies = _table(dat("movies.dat"), "\t", ["item_id", "title", "genres"], encoding="latin-1",
-                    quoting=3)  # titles contain quotes
-    items = movies.assign(year=_year_from_title(movies["title"]))[["item_id", "title", "year", "genres"]]
+    movies = pd.read_csv(io.StringIO(_text(dat("movies.dat"))), sep="\t", header=None,
+                         names=["item_id", "title", "genres"], quoting=3)  # titles contain quotes
+    genres = movies["genres"].replace("(no genres listed)", "")
+    items = pd.DataFrame({"item_id": movies["item_id"], "title": movies["title"],
+                          "year": _year_from_title(movies["title"]), "genres": genres})
+    if "users.dat" not in DATASETS[name].required:
+        return ratings, items, None
     users = _table(dat("users.dat"), "\t", ["user_id", "gender", "age", "occupation", "zip"], dtype={"zip": str})
     users["occupation"] = np.array(_ML1M_OCCUPATIONS, dtype=object)[users["occupation"].to_numpy()]
     return ratings, items, users[["user_id", "age", "gender", "occupation", "zip"]]
 
 
-_LOADERS = {"ml-latest-small": _load_latest_small, "ml-100k": _load_100k, "ml-1m": _load_1m}
+_LOADERS = {"ml-latest-small": functools.partial(_load_csv_set, "ml-latest-small"), "ml-100k": _load_100k,
+            "ml-1m": functools.partial(_load_dat_set, "ml-1m"), "ml-10m": functools.partial(_load_dat_set, "ml-10m"),
+            "ml-20m": functools.partial(_load_csv_set, "ml-20m"), "ml-25m": functools.partial(_load_csv_set, "ml-25m")}
 
 
 def _check_counts(name, folder, ratings, items, users):
@@ -469,7 +507,8 @@ def load_movielens(name: str = "ml-latest-small", *, download_if_missing: bool =
 
     Parameters
     ----------
-    name : {"ml-latest-small", "ml-100k", "ml-1m"}
+    name : {"ml-latest-small", "ml-100k", "ml-1m", "ml-10m", "ml-20m", "ml-25m"}
+        The last three are large (10 to 25 million ratings; notebook 07).
     download_if_missing : bool
         If False, raise instead of downloading.
 

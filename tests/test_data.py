@@ -353,3 +353,34 @@ def test_ml1m_count_mismatch_is_detected(home):
     _fake_ml1m(home, n_ratings=999_000)
     with pytest.raises(DatasetError, match=r"ml-1m at .* does not match its published counts: ratings 999,000 \(published 1,000,209\)"):
         load_movielens("ml-1m")
+
+
+# ---------------------------------------------------------------------------
+# the large sets: same parsers, verified by their published counts
+# ---------------------------------------------------------------------------
+_ML10M = {"ratings.dat": "1::122::5::838985046\n2::185::3.5::838983525\n",
+          "movies.dat": "122::Boomerang (1992)::Comedy|Romance\n185::Net, The (1995)::Action|Crime|Thriller\n"
+                        "7::Amélie (Fabuleux destin d'Amélie Poulain, Le) (2001)::(no genres listed)\n"}
+_ML20M = {"ratings.csv": "userId,movieId,rating,timestamp\n1,2,3.5,1112486027\n2,29,4.0,1112484676\n",
+          "movies.csv": 'movieId,title,genres\n2,Jumanji (1995),Adventure\n'
+                        '29,"City of Lost Children, The (Cité des enfants perdus, La) (1995)",Drama\n'}
+
+
+@pytest.mark.parametrize("name, files, ratings, title, year, n_items", [
+    ("ml-10m", _ML10M, [5.0, 3.5], "Amélie (Fabuleux destin d'Amélie Poulain, Le) (2001)", 2001, 3),
+    ("ml-20m", _ML20M, [3.5, 4.0], "City of Lost Children, The (Cité des enfants perdus, La) (1995)", 1995, 2),
+])
+def test_large_sets_parse_and_check_counts(home, monkeypatch, name, files, ratings, title, year, n_items):
+    spec = D.DATASETS[name]
+    folder = home / spec.folder
+    folder.mkdir()
+    for f, text in files.items():
+        (folder / f).write_text(text, encoding="utf-8")
+    with pytest.raises(DatasetError, match=f"{name} at .* does not match its published counts: ratings 2 \\(published"):
+        load_movielens(name)
+    monkeypatch.setitem(D.DATASETS, name, D._Spec(**{**spec.__dict__, "counts": {
+        "ratings": 2, "users": 2, "rated_items": 2, "items": n_items}}))
+    ds = load_movielens(name)
+    assert ds.ratings["rating"].tolist() == ratings
+    assert ds.users is None
+    assert ds.items.set_index("title").loc[title, "year"] == year
