@@ -10,6 +10,7 @@ import pytest
 from recsys_utils import (BiasBaseline, GlobalMean, IdMap, ItemMean, UserMean, load_movielens, mae,
                           make_low_rank_ratings, per_user_split, random_split, rmse, temporal_split)
 from recsys_utils._base import NotFittedError, UnknownIdWarning
+from recsys_utils.baselines import tune_bias_baseline
 from recsys_utils.splits import course_split
 
 
@@ -214,3 +215,14 @@ def test_bias_baseline_beats_global_mean_on_the_course_split(small):
               for m in (GlobalMean(), BiasBaseline())}
     glob, bias = scores.values()
     assert bias < glob - 0.1
+
+
+def test_tune_bias_baseline_chooses_on_validation_only(small):
+    train, test = course_split(small.ratings)
+    model, sweep = tune_bias_baseline(train, regs=[0, 3, 100], seed=1)
+    assert model.reg_user == model.reg_item == sweep["validation RMSE"].idxmin() == 3
+    fit_part, valid = course_split(train, seed=1)
+    assert not (_keys(valid) & _keys(test)) and not (_keys(fit_part) & _keys(test))
+    manual = BiasBaseline(100, 100).fit(fit_part)
+    assert sweep.loc[100, "validation RMSE"] == pytest.approx(rmse(valid["rating"], manual.predict(valid["user_id"], valid["item_id"])))
+    assert not hasattr(model, "ids_"), "returned unfitted"

@@ -1,0 +1,519 @@
+"""Matrix factorization (矩阵分解) from scratch in NumPy: SGD and ALS.
+
+Model
+-----
+Each user ``u`` and item ``i`` get a ``k``-dimensional vector and a bias::
+
+    r_hat(u, i) = mu + b_u + b_i + p_u . q_i
+
+fitted on the **observed** ratings only, by minimizing
+
+.. math::
+
+    J = \\tfrac12 \\sum_{(u,i)\\in\\Omega} \\Big[(r_{ui} - \\hat r_{ui})^2
+        + \\lambda (\\lVert p_u\\rVert^2 + \\lVert q_i\\rVert^2)
+        + \\lambda_b (b_u^2 + b_i^2)\\Big]
+
+The penalty sits *inside* the sum, once per rating (as in Funk's SVD, in
+scikit-surprise's ``SVD`` and in the ALS-WR paper of Zhou et al., 2008), so a
+user with ``n_u`` ratings pays ``lambda * n_u * |p_u|^2``. Both solvers
+minimize this same ``J`` (:func:`objective`):
+
+* ``method="sgd"``: shuffled mini-batches; every rating contributes its own
+  gradient (:func:`rating_gradients`), scattered onto the users and items of
+  the batch with ``np.bincount``. With ``batch_size=1`` this is classic SGD.
+* ``method="als"``: alternating exact minimization. With the item side fixed,
+  ``J`` is a ridge regression per user with the closed form
+  ``(Q_u^T Q_u + lambda n_u I) p_u = Q_u^T y_u`` (the bias rides along as an
+  extra coordinate); :func:`als_half_step` solves all users at once with a
+  batched ``np.linalg.solve`` and then the items likewise. Each half-step can
+  only lower ``J``.
+
+Unknown ids at predict time
+---------------------------
+A user or item unseen in ``fit`` has no vector. Its prediction falls back to
+``mu`` plus whichever bias is known (the dot product counts as 0), and
+``predict`` emits one :class:`~recsys_utils._base.UnknownIdWarning` saying how
+many pairs were affected.
+"""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+
+from ._base import RatingEstimator, check_ratings
+from .encoding import IdMap
+
+__all__ = [
+    "MatrixFactorization",
+    "predict_raw",
+    "objective",
+    "rating_gradients",
+    "objective_gradients",
+    "sgd_epoch",
+    "group_by_index",
+    "als_half_step",
+]
+
+METHODS = ("als", "sgd")
+
+
+# ---------------------------------------------------------------------------
+# pure functions on index arrays: the maths of the model
+# ---------------------------------------------------------------------------
+def predict_raw(u, i, P, Q, bu, bi, mu):
+    """Unclipped ``mu + b_u + b_i + p_u . q_i`` for index arrays.
+
+    Parameters
+    ----------
+    u, i : int arrays of shape (n,)
+    P : (n_users, k)
+    Q : (n_items, k)
+    bu : (n_users,)
+    bi : (n_items,)
+    mu : float
+
+    Returns
+    -------
+    numpy.ndarray of shape (n,)
+    """
+    return mu + bu[u] + bi[i] + np.einsum("nk,nk->n", P[u], Q[i])
+
+
+def objective(u, i, r, P, Q, bu, bi, mu, reg, reg_bias=None):
+    """The regularized loss ``J`` that both solvers minimize (see module docstring).
+
+    Parameters
+    ----------
+    u, i : int arrays of shape (n,)
+        User and item index of each rating.
+    r : float array of shape (n,)
+    P, Q, bu, bi, mu : model parameters, as in :func:`predict_raw`
+    reg : float
+        Penalty ``lambda`` on the factors, paid once per rating.
+    reg_bias : float, optional
+        Penalty on the biases; defaults to ``reg``.
+
+    Returns
+    -------
+    float
+    """
+    reg_bias = reg if reg_bias is None else reg_bias
+    e = r - predict_raw(u, i, P, Q, bu, bi, mu)
+    nu = np.bincount(u, minlength=len(bu))  # ratings per user, (n_users,)
+    ni = np.bincount(i, minlength=len(bi))  # ratings per item, (n_items,)
+    penalty = reg * (nu @ np.sum(P**2, axis=1) + ni @ np.sum(Q**2, axis=1))
+    penalty += reg_bias * (nu @ bu**2 + ni @ bi**2)
+    return float(0.5 * (e @ e + penalty))
+
+
+def rating_gradients(e, pu, qi, bu, bi, reg, reg_bias=None):
+    """Gradient of one rating's term of ``J`` w.r.t. its four parameters.
+
+    The term is ``0.5 * (e^2 + reg (|p_u|^2 + |q_i|^2) + reg_bias (b_u^2 + b_i^2))``
+    with ``e = r - r_hat``; since ``d e / d p_u = -q_i`` etc.:
+
+    * ``dp_u = -e q_i + reg p_u``, ``dq_i = -e p_u + reg q_i``
+    * ``db_u = -e + reg_bias b_u``, ``db_i = -e + reg_bias b_i``
+
+    Parameters
+    ----------
+    e : (n,) errors ``r - r_hat``
+    pu, qi : (n, k) the user and item vectors of each rating
+    bu, bi : (n,) the user and item bias of each rating
+
+    Returns
+    -------
+    dpu, dqi : (n, k)
+    dbu, dbi : (n,)
+    """
+    reg_bias = reg if reg_bias is None else reg_bias
+    e_col = e[:, None]
+    return (-e_col * qi + reg * pu, -e_col * pu + reg * qi, -e + reg_bias * bu, -e + reg_bias * bi)
+
+
+def _scatter_rows(idx, values, n):
+    """Sum rows of ``values`` (m, k) into ``n`` groups by ``idx``: (n, k). One bincount call."""
+    k = values.shape[1]
+    flat = (idx[:, None] * k + np.arange(k)).ravel()
+    return np.bincount(flat, weights=values.ravel(), minlength=n * k).reshape(n, k)
+
+
+def objective_gradients(u, i, r, P, Q, bu, bi, mu, reg, reg_bias=None):
+    """Full gradient of :func:`objective`: per-rating gradients summed per user / item.
+
+    Returns
+    -------
+    dP : (n_users, k)
+    dQ : (n_items, k)
+    dbu : (n_users,)
+    dbi : (n_items,)
+    """
+    e = r - predict_raw(u, i, P, Q, bu, bi, mu)
+    dpu, dqi, dbu, dbi = rating_gradients(e, P[u], Q[i], bu[u], bi[i], reg, reg_bias)
+    return (
+        _scatter_rows(u, dpu, len(P)),
+        _scatter_rows(i, dqi, len(Q)),
+        np.bincount(u, weights=dbu, minlength=len(bu)),
+        np.bincount(i, weights=dbi, minlength=len(bi)),
+    )
+
+
+def sgd_epoch(u, i, r, P, Q, bu, bi, mu, lr, reg, reg_bias=None, batch_size=256, rng=None, biased=True):
+    """One pass of mini-batch SGD over the ratings, in shuffled order. Updates in place.
+
+    Each batch takes the step ``theta -= lr * sum of the batch's per-rating gradients``
+    (:func:`rating_gradients`); ``batch_size=1`` is plain per-rating SGD.
+
+    Parameters
+    ----------
+    u, i, r : (n,) rating indices and values
+    P, Q, bu, bi : parameters, modified in place
+    mu : float
+    lr : float, learning rate
+    batch_size : int
+    rng : numpy.random.Generator, for the shuffle
+    biased : bool, whether the biases are learned (else they stay at 0)
+    """
+    rng = np.random.default_rng() if rng is None else rng
+    order = rng.permutation(len(r))
+    for start in range(0, len(r), batch_size):
+        b = order[start : start + batch_size]
+        ub, ib = u[b], i[b]
+        pu, qi = P[ub], Q[ib]
+        e = r[b] - (mu + bu[ub] + bi[ib] + np.einsum("nk,nk->n", pu, qi))
+        dpu, dqi, dbu, dbi = rating_gradients(e, pu, qi, bu[ub], bi[ib], reg, reg_bias)
+        # scatter onto the users / items of this batch only
+        uu, uinv = np.unique(ub, return_inverse=True)
+        ii, iinv = np.unique(ib, return_inverse=True)
+        P[uu] -= lr * _scatter_rows(uinv, dpu, len(uu))
+        Q[ii] -= lr * _scatter_rows(iinv, dqi, len(ii))
+        if biased:
+            bu[uu] -= lr * np.bincount(uinv, weights=dbu, minlength=len(uu))
+            bi[ii] -= lr * np.bincount(iinv, weights=dbi, minlength=len(ii))
+
+
+def group_by_index(idx, n, growth=1.25):
+    """Group rating positions by entity, padded into a few dense blocks.
+
+    Entities whose rating counts round up to the same width of a geometric
+    ladder (1, 2, 3, 4, 5, 7, 9, ... growing by ``growth``) share a block of
+    that width. The padding points at position ``len(idx)``, a sentinel that
+    callers map to a zero row. Padding wastes at most ``growth - 1`` of the
+    work, and every block is one batched matrix product.
+
+    Parameters
+    ----------
+    idx : int array of shape (n_ratings,), entity index of each rating
+    n : int, number of entities
+    growth : float > 1, ratio between consecutive block widths
+
+    Returns
+    -------
+    list of (entities, positions)
+        ``entities`` (B,) entity indices, ``positions`` (B, L) rating positions.
+    """
+    idx = np.asarray(idx)
+    counts = np.bincount(idx, minlength=n)  # (n,)
+    order = np.argsort(idx, kind="stable")
+    starts = np.r_[0, np.cumsum(counts)[:-1]]
+    ladder = [1]
+    while ladder[-1] < counts.max():
+        ladder.append(max(ladder[-1] + 1, int(np.ceil(ladder[-1] * growth))))
+    width = np.where(counts > 0, np.asarray(ladder)[np.searchsorted(ladder, counts)], 0)
+    groups = []
+    for w in np.unique(width[width > 0]):
+        ents = np.flatnonzero(width == w)
+        col = np.arange(w)
+        valid = col[None, :] < counts[ents, None]  # (B, w)
+        pos = np.where(valid, starts[ents, None] + col[None, :], len(idx))
+        pos = np.where(valid, order[np.minimum(pos, len(idx) - 1)], len(idx))
+        groups.append((ents, pos))
+    return groups
+
+
+def als_half_step(idx_self, idx_other, target, other_factors, n_self, reg, reg_bias=None,
+                  fit_bias=True, groups=None):
+    """Exact minimization of ``J`` over one side (users, say) with the other side fixed.
+
+    For entity ``s`` with ratings ``(s, o)``: stack ``x_o = [q_o, 1]`` into ``X_s``
+    (n_s, k+1) and ``y_s = target`` (``r - mu - b_o``), then solve
+
+    .. math:: (X_s^T X_s + n_s\\,\\mathrm{diag}(\\lambda,\\dots,\\lambda,\\lambda_b))\\,[p_s; b_s] = X_s^T y_s
+
+    for every entity at once. Entities without ratings get zeros.
+
+    Parameters
+    ----------
+    idx_self, idx_other : int arrays (n,), index of each rating on the side being
+        solved and on the fixed side
+    target : (n,) ``r - mu - b_other``
+    other_factors : (n_other, k)
+    n_self : int
+    reg, reg_bias : float, penalties (``reg_bias`` defaults to ``reg``)
+    fit_bias : bool, if False the bias is not fitted (returned as zeros)
+    groups : output of ``group_by_index(idx_self, n_self)``, to reuse across sweeps
+
+    Returns
+    -------
+    factors : (n_self, k)
+    bias : (n_self,)
+    """
+    reg_bias = reg if reg_bias is None else reg_bias
+    k = other_factors.shape[1]
+    groups = group_by_index(idx_self, n_self) if groups is None else groups
+    dim = k + 1 if fit_bias else k
+    # x_o = [q_o, 1]; the padding (position len(target)) points at an extra zero row
+    F = np.zeros((len(other_factors) + 1, dim))
+    F[:-1, :k] = other_factors
+    if fit_bias:
+        F[:-1, k] = 1.0
+    other_all = np.r_[idx_other, len(other_factors)]
+    y_all = np.r_[target, 0.0]
+    ridge = np.full(dim, float(reg))
+    if fit_bias:
+        ridge[k] = reg_bias
+    out = np.zeros((n_self, dim))
+    for ents, pos in groups:
+        X = F[other_all[pos]]  # (B, L, dim)
+        y = y_all[pos]  # (B, L)
+        n_s = (pos < len(target)).sum(axis=1)  # (B,)
+        D = n_s[:, None] * ridge  # (B, dim), the diagonal of the penalty
+        L = pos.shape[1]
+        if L >= dim or not np.all(D > 0):
+            # primal: (X^T X + D) w = X^T y, a (dim x dim) system per entity
+            A = np.matmul(X.transpose(0, 2, 1), X)  # (B, dim, dim)
+            A[:, np.arange(dim), np.arange(dim)] += D
+            rhs = np.einsum("bld,bl->bd", X, y)  # (B, dim)
+            out[ents] = np.linalg.solve(A, rhs[..., None])[..., 0]
+        else:
+            # fewer ratings than unknowns: the same solution from an (L x L) system,
+            # w = D^-1 X^T (X D^-1 X^T + I)^-1 y   (push-through identity)
+            XD = X / D[:, None, :]  # (B, L, dim)
+            K = np.matmul(XD, X.transpose(0, 2, 1))  # (B, L, L)
+            K[:, np.arange(L), np.arange(L)] += 1.0
+            alpha = np.linalg.solve(K, y[..., None])  # (B, L, 1)
+            out[ents] = np.matmul(XD.transpose(0, 2, 1), alpha)[..., 0]
+    if fit_bias:
+        return out[:, :k], out[:, k]
+    return out, np.zeros(n_self)
+
+
+# ---------------------------------------------------------------------------
+# the estimator
+# ---------------------------------------------------------------------------
+def _check_int(name, v, minimum=1):
+    if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {v!r}")
+
+
+def _check_nonneg(name, v, strict=False):
+    ok = isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool) and np.isfinite(v)
+    if not ok or v < 0 or (strict and v == 0):
+        raise ValueError(f"{name} must be a {'positive' if strict else 'non-negative'} finite number, got {v!r}")
+
+
+class MatrixFactorization(RatingEstimator):
+    """Biased matrix factorization ``mu + b_u + b_i + p_u . q_i``, fitted by ALS or SGD.
+
+    Parameters
+    ----------
+    n_factors : int
+        Dimension ``k`` of the user and item vectors.
+    reg : float
+        L2 penalty ``lambda`` on the vectors, paid once per rating.
+    lr : float
+        SGD learning rate (unused by ALS).
+    n_epochs : int
+        SGD passes over the data, or ALS sweeps (users then items).
+    method : {"als", "sgd"}
+    init_std : float
+        Standard deviation of the Gaussian initial vectors.
+    random_state : int or None
+        Seeds the initial vectors and the SGD shuffles.
+    verbose : bool
+        Show a tqdm progress bar over epochs.
+    reg_bias : float or None
+        Penalty on the biases; ``None`` means ``reg``.
+    biased : bool
+        Learn ``b_u`` and ``b_i`` (else they stay 0 and the model is the plain
+        ``mu + p_u . q_i``).
+    batch_size : int
+        SGD mini-batch size (1 = classic per-rating SGD).
+    rating_scale : (float, float) or None
+        Valid rating range: ``fit`` rejects ratings outside it and ``predict``
+        clips to it. ``None`` takes the training data's min and max.
+
+    Attributes
+    ----------
+    user_factors_ : (n_users, k)
+    item_factors_ : (n_items, k)
+    user_bias_ : (n_users,)
+    item_bias_ : (n_items,)
+    global_mean_ : float
+    history_ : pandas.DataFrame with columns ``epoch, train_rmse, eval_rmse``
+        (``eval_rmse`` is NaN without an ``eval_set``).
+    ids_ : :class:`~recsys_utils.encoding.IdMap`
+
+    Notes
+    -----
+    Unseen users or items at predict time fall back to ``mu`` plus the known
+    bias, with one ``UnknownIdWarning`` (see the module docstring).
+    """
+
+    def __init__(self, n_factors=30, reg=0.13, lr=0.01, n_epochs=10, method="als", init_std=0.1,
+                 random_state=None, verbose=False, reg_bias=None, biased=True, batch_size=256,
+                 rating_scale=None):
+        self.n_factors = n_factors
+        self.reg = reg
+        self.lr = lr
+        self.n_epochs = n_epochs
+        self.method = method
+        self.init_std = init_std
+        self.random_state = random_state
+        self.verbose = verbose
+        self.reg_bias = reg_bias
+        self.biased = biased
+        self.batch_size = batch_size
+        self.rating_scale = rating_scale
+
+    # -- checks ----------------------------------------------------------
+    def _check_params(self):
+        if self.method not in METHODS:
+            raise ValueError(f"method must be 'als' or 'sgd', got {self.method!r}")
+        _check_int("n_factors", self.n_factors)
+        _check_int("n_epochs", self.n_epochs)
+        _check_int("batch_size", self.batch_size)
+        _check_nonneg("reg", self.reg)
+        if self.reg_bias is not None:
+            _check_nonneg("reg_bias", self.reg_bias)
+        _check_nonneg("lr", self.lr, strict=True)
+        _check_nonneg("init_std", self.init_std)
+        if self.rating_scale is not None:
+            lo, hi = self.rating_scale
+            if not lo < hi:
+                raise ValueError(f"rating_scale must be (min, max) with min < max, got {self.rating_scale!r}")
+
+    # -- fitting ---------------------------------------------------------
+    def fit(self, ratings, eval_set=None):
+        """Fit on a ratings table (``user_id, item_id, rating``); returns ``self``.
+
+        Parameters
+        ----------
+        ratings : pandas.DataFrame
+        eval_set : pandas.DataFrame, optional
+            Ratings scored after every epoch into ``history_["eval_rmse"]``
+            (its unseen ids use the bias fallback, silently).
+        """
+        self._check_params()
+        if eval_set is not None:
+            eval_set = check_ratings(eval_set, self.rating_scale, what="eval_set")
+        u, i, r = self._prepare_fit(ratings)
+        ev = None
+        if eval_set is not None:
+            ev = (self.ids_.user_index(eval_set["user_id"]), self.ids_.item_index(eval_set["item_id"]),
+                  eval_set["rating"].to_numpy(dtype=float))
+        self._fit(u, i, r, ev)
+        return self
+
+    def _fit(self, u, i, r, ev=None):
+        nu, ni, k = self.ids_.n_users, self.ids_.n_items, int(self.n_factors)
+        rng = np.random.default_rng(self.random_state)
+        P = rng.normal(0.0, self.init_std, (nu, k))  # (n_users, k)
+        Q = rng.normal(0.0, self.init_std, (ni, k))  # (n_items, k)
+        bu, bi = np.zeros(nu), np.zeros(ni)
+        mu = self.global_mean_
+        reg, reg_bias = float(self.reg), self.reg_bias
+        if self.method == "als":
+            groups_u, groups_i = group_by_index(u, nu), group_by_index(i, ni)
+        rows = []
+        epochs = range(1, int(self.n_epochs) + 1)
+        if self.verbose:
+            from tqdm.auto import tqdm
+
+            epochs = tqdm(epochs, desc=f"MF-{self.method}", unit="epoch")
+        for epoch in epochs:
+            if self.method == "als":
+                P, bu = als_half_step(u, i, r - mu - bi[i], Q, nu, reg, reg_bias, self.biased, groups_u)
+                Q, bi = als_half_step(i, u, r - mu - bu[u], P, ni, reg, reg_bias, self.biased, groups_i)
+            else:
+                with np.errstate(over="ignore", invalid="ignore"):
+                    sgd_epoch(u, i, r, P, Q, bu, bi, mu, self.lr, reg, reg_bias, int(self.batch_size), rng,
+                              self.biased)
+                if not np.isfinite(P).all() or not np.isfinite(Q).all():
+                    raise ValueError(f"SGD diverged at epoch {epoch}: lower lr (now {self.lr}) or batch_size")
+            self.user_factors_, self.item_factors_, self.user_bias_, self.item_bias_ = P, Q, bu, bi
+            train_rmse = self._rmse_idx(u, i, r)
+            eval_rmse = self._rmse_idx(*ev) if ev is not None else np.nan
+            rows.append((epoch, train_rmse, eval_rmse))
+            if self.verbose:
+                epochs.set_postfix(train_rmse=f"{train_rmse:.4f}")
+        self.history_ = pd.DataFrame(rows, columns=["epoch", "train_rmse", "eval_rmse"])
+        return self
+
+    def _rmse_idx(self, u, i, r):
+        lo, hi = self.rating_scale_
+        if (u < 0).any() or (i < 0).any():
+            pred = self._predict_idx(u, i)
+        else:  # training ratings: no fallback needed
+            pred = predict_raw(u, i, self.user_factors_, self.item_factors_, self.user_bias_,
+                               self.item_bias_, self.global_mean_)
+        e = r - np.clip(pred, lo, hi)
+        return float(np.sqrt(e @ e / len(e)))
+
+    # -- prediction ------------------------------------------------------
+    def _predict_idx(self, u, i):
+        ku, ki = u >= 0, i >= 0
+        uu, ii = np.where(ku, u, 0), np.where(ki, i, 0)
+        dot = np.einsum("nk,nk->n", self.user_factors_[uu], self.item_factors_[ii])
+        return (self.global_mean_ + np.where(ku, self.user_bias_[uu], 0.0)
+                + np.where(ki, self.item_bias_[ii], 0.0) + np.where(ku & ki, dot, 0.0))
+
+    def objective(self, ratings):
+        """Value of ``J`` (module docstring) on a ratings table of known users and items."""
+        self._check_fitted()
+        ratings = check_ratings(ratings)
+        enc = self.ids_.encode(ratings)
+        return objective(enc["user_idx"].to_numpy(), enc["item_idx"].to_numpy(), enc["rating"].to_numpy(float),
+                         self.user_factors_, self.item_factors_, self.user_bias_, self.item_bias_,
+                         self.global_mean_, self.reg, self.reg_bias)
+
+    # -- persistence -----------------------------------------------------
+    def save(self, path):
+        """Write the fitted model to ``path`` (``.npz``, no pickled objects)."""
+        self._check_fitted()
+        params = {k: v for k, v in vars(self).items() if not k.endswith("_") and not k.startswith("_")}
+        params["rating_scale"] = list(params["rating_scale"]) if params["rating_scale"] is not None else None
+        np.savez(
+            path,
+            params=np.array(json.dumps(params)),
+            user_ids=_plain(self.ids_.users), item_ids=_plain(self.ids_.items),
+            user_factors=self.user_factors_, item_factors=self.item_factors_,
+            user_bias=self.user_bias_, item_bias=self.item_bias_,
+            global_mean=np.array(self.global_mean_), rating_scale=np.array(self.rating_scale_, dtype=float),
+            history=self.history_.to_numpy(dtype=float),
+        )
+
+    @classmethod
+    def load(cls, path):
+        """Read a model written by :meth:`save`."""
+        with np.load(path, allow_pickle=False) as z:
+            model = cls(**json.loads(str(z["params"])))
+            if model.rating_scale is not None:
+                model.rating_scale = tuple(model.rating_scale)
+            model.ids_ = IdMap(pd.Index(z["user_ids"], name="user_id"), pd.Index(z["item_ids"], name="item_id"))
+            model.user_factors_, model.item_factors_ = z["user_factors"], z["item_factors"]
+            model.user_bias_, model.item_bias_ = z["user_bias"], z["item_bias"]
+            model.global_mean_ = float(z["global_mean"])
+            model.rating_scale_ = tuple(float(x) for x in z["rating_scale"])
+            h = z["history"]
+            model.history_ = pd.DataFrame({"epoch": h[:, 0].astype(int), "train_rmse": h[:, 1], "eval_rmse": h[:, 2]})
+        return model
+
+
+def _plain(index):
+    """Ids as a numeric or fixed-width string array (``np.savez`` without pickle)."""
+    a = np.asarray(index)
+    return a.astype(str) if a.dtype == object else a
