@@ -21,9 +21,10 @@ def _name(req: str) -> str:
 
 def test_environment_yml_names_the_same_dependencies_as_pyproject():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    wanted = {_name(r) for r in project["dependencies"] + project["optional-dependencies"]["test"]}
+    wanted = {_name(r) for r in project["dependencies"] + project["optional-dependencies"]["test"]
+              + project["optional-dependencies"]["spark"]}
     yml = (ROOT / "environment.yml").read_text().split("dependencies:", 1)[1]
-    listed = {_name(m.group(1)) for m in re.finditer(r"^\s*-\s+([A-Za-z][\w.\-]*[^\n#]*)$", yml, re.M)}
+    listed = {_name(m.group(1)) for m in re.finditer(r"^\s*-\s+([A-Za-z][\w.\-]*)", yml, re.M)}
     listed -= {"python", "pip"}
     assert listed == wanted, f"only in environment.yml: {listed - wanted}; only in pyproject: {wanted - listed}"
 
