@@ -4,6 +4,7 @@ Command line (``make run`` / ``make smoke`` / ``make notebooks`` call it)::
 
     python -m recsys_utils.course run [--smoke] [--dataset ml-100k] [--only 01 02] [--output output]
     python -m recsys_utils.course refresh [--only 03]   # re-execute committed notebooks in place
+    python -m recsys_utils.course table                 # metrics stored in the committed notebooks
 
 Conventions every notebook follows
 ----------------------------------
@@ -166,6 +167,17 @@ def _strip_papermill_metadata(path):
     nbformat.write(nb, str(path))
 
 
+def table(only=None, stream=sys.stdout) -> int:
+    """Print the headline metrics stored in the committed notebooks (no execution)."""
+    rows = [(p.name, "stored", 0.0, read_metrics(p)) for p in notebooks(only)]
+    lines = ["| notebook | headline metrics (stored outputs) |", "|---|---|"]
+    for name, _, _, metrics in rows:
+        m = ", ".join(f"{k}={_fmt(v)}" for k, v in metrics.items())
+        lines.append(f"| [{name}](notebooks/{name}) | {m} |")
+    print("\n".join(lines), file=stream)
+    return 0
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m recsys_utils.course", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="cmd", required=True)
@@ -176,9 +188,13 @@ def main(argv=None) -> int:
     p_run.add_argument("--output", default="output", help="folder for the executed copies")
     p_ref = sub.add_parser("refresh", help="re-execute the committed notebooks in place")
     p_ref.add_argument("--only", nargs="*")
+    p_tab = sub.add_parser("table", help="print the metrics stored in the committed notebooks as a Markdown table")
+    p_tab.add_argument("--only", nargs="*")
     args = parser.parse_args(argv)
     if args.cmd == "run":
         return run(args.smoke, args.dataset, args.only, args.output)
+    if args.cmd == "table":
+        return table(args.only)
     return refresh(args.only)
 
 

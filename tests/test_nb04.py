@@ -1,0 +1,38 @@
+"""Notebook 04's claims, checked on its smoke run (papermill, smoke parameters)."""
+from __future__ import annotations
+
+from recsys_utils import course
+
+from conftest import require_ml100k
+
+
+def _check(m, n_side):
+    # the per-row loop and the vectorized predict give the same numbers
+    assert m["loop_vs_vectorized_max_diff"] < 1e-4
+    # every deep model trained with early stopping beats predicting the global mean on the test set
+    # (the article's model and the softmax model are too short-trained in the smoke run: checked on the default run)
+    for key in ("deep_ids_only_test_rmse", "deep_side_features_test_rmse", "hybrid_test_rmse"):
+        assert m[key] < m["global_mean_test_rmse"], key
+    # the improved model (MF + MLP) is at least as good as the bias baseline
+    assert m["hybrid_test_rmse"] < m["bias_baseline_test_rmse"] + 0.01
+    assert m["n_side_features"] == n_side
+
+
+def test_nb04_deep_models(run_smoke):
+    _check(course.read_metrics(run_smoke("04")), n_side=2)  # genres, year
+
+
+def test_nb04_on_ml100k_uses_user_features(run_smoke):
+    require_ml100k()
+    _check(course.read_metrics(run_smoke("04", DATASET="ml-100k")), n_side=6)  # + age, gender, occupation, zip
+
+
+def test_nb04_default_run_improved_model_beats_the_article():
+    m = course.read_metrics(course.notebooks(["04"])[0])
+    assert m["article_test_rmse"] < m["global_mean_test_rmse"]
+    assert m["softmax_expected_test_rmse"] < m["global_mean_test_rmse"]
+    # expected rating beats argmax on RMSE; argmax beats it on exact-level accuracy
+    assert m["softmax_expected_test_rmse"] < m["softmax_argmax_test_rmse"]
+    assert m["softmax_argmax_accuracy"] > m["softmax_expected_accuracy"]
+    assert m["hybrid_test_rmse"] < m["article_test_rmse"]
+    assert m["hybrid_test_rmse"] < m["bias_baseline_test_rmse"]
