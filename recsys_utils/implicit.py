@@ -1,0 +1,203 @@
+"""Implicit feedback: matrix factorization of the 0/1 "did the user watch it" matrix.
+
+The article's first matrix is ``R_ij`` = 1 when user ``i`` watched movie ``j``,
+else 0. Every cell is known, but a 0 is weak evidence (maybe the user never
+saw the movie), a 1 strong evidence. Weighted ALS (Hu, Koren & Volinsky,
+2008, "Collaborative filtering for implicit feedback datasets") fits
+``x_u . y_i`` to the preference ``p_ui`` over **all** cells, with a confidence
+``c_ui = 1 + alpha * v_ui`` that is large on the observed cells:
+
+.. math::
+
+    L = \\sum_{u,i} c_{ui} (p_{ui} - x_u^\\top y_i)^2
+        + \\lambda \\Big(\\sum_u \\lVert x_u\\rVert^2 + \\sum_i \\lVert y_i\\rVert^2\\Big)
+
+With the items fixed, each user's vector is a weighted ridge regression with
+the closed form ``(Y^T C_u Y + lambda I) x_u = Y^T C_u p_u``. The trick that
+makes it cheap: ``Y^T C_u Y = Y^T Y + Y^T (C_u - I) Y``, where ``Y^T Y`` is
+shared by all users and ``C_u - I`` is non-zero only on the user's own items.
+:func:`fold_in_user` is that one step for a single (new) user.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ._base import NotFittedError
+from .encoding import IdMap
+from .mf import _check_int, _check_nonneg, group_by_index
+
+__all__ = ["ImplicitALS", "fold_in_user", "implicit_loss"]
+
+
+def _weighted_ridge_step(idx_self, idx_other, weight, other_factors, n_self, reg, groups):
+    """Solve every entity's ``(G + sum_o w_o y_o y_o^T + reg I) x = sum_o (1 + w_o) y_o``.
+
+    ``G = Y^T Y`` over all of the other side; ``w = c - 1`` on the observed
+    pairs. Entities without observations get the zero vector (the exact
+    solution for them). Returns (n_self, k).
+    """
+    Y = np.asarray(other_factors, dtype=float)
+    k = Y.shape[1]
+    G = Y.T @ Y + reg * np.eye(k)  # (k, k)
+    F = np.vstack([Y, np.zeros((1, k))])  # padding position -> zero row
+    other_all = np.r_[idx_other, len(Y)]
+    w_all = np.r_[weight, 0.0]
+    out = np.zeros((n_self, k))
+    for ents, pos in groups:
+        X = F[other_all[pos]]  # (B, L, k)
+        w = w_all[pos]  # (B, L)
+        A = G + np.matmul(X.transpose(0, 2, 1), X * w[..., None])  # (B, k, k)
+        rhs = np.einsum("blk,bl->bk", X, 1.0 + w)  # (B, k); padding rows are zero
+        out[ents] = np.linalg.solve(A, rhs[..., None])[..., 0]
+    return out
+
+
+def fold_in_user(item_factors, item_idx, values=None, *, reg=0.1, alpha=10.0):
+    """A new user's vector with the item vectors fixed: one weighted-ALS step.
+
+    Solves ``(Y^T C Y + reg I) x = Y^T C p``, where ``p`` is 1 on ``item_idx``
+    and 0 elsewhere, and ``C`` is ``1 + alpha * values`` on ``item_idx`` and 1
+    elsewhere: the weighted ridge regression that :class:`ImplicitALS` solves
+    for every known user.
+
+    Parameters
+    ----------
+    item_factors : (n_items, k)
+    item_idx : int array of shape (m,), the items the user interacted with
+    values : (m,) non-negative strengths, default all 1
+    reg, alpha : float, as in :class:`ImplicitALS`
+
+    Returns
+    -------
+    numpy.ndarray of shape (k,)
+    """
+    Y = np.asarray(item_factors, dtype=float)
+    idx = np.asarray(item_idx).ravel()
+    if idx.size == 0:
+        raise ValueError("item_idx is empty: the new user must have interacted with at least one item")
+    if not np.issubdtype(idx.dtype, np.integer) or idx.min() < 0 or idx.max() >= len(Y):
+        raise ValueError(f"item_idx must hold item indices in 0..{len(Y) - 1} (map ids with IdMap.item_index)")
+    if len(np.unique(idx)) != idx.size:
+        raise ValueError("item_idx repeats an item: pass each item once (sum their values instead)")
+    v = np.ones(idx.size) if values is None else np.asarray(values, dtype=float).ravel()
+    if v.size != idx.size:
+        raise ValueError(f"got {idx.size} items but {v.size} values: pass one value per item")
+    if (v < 0).any():
+        raise ValueError("values must be non-negative interaction strengths")
+    _check_nonneg("reg", reg)
+    _check_nonneg("alpha", alpha)
+    groups = [(np.array([0]), np.arange(idx.size)[None, :])]
+    return _weighted_ridge_step(np.zeros(idx.size, int), idx, alpha * v, Y, 1, float(reg), groups)[0]
+
+
+def implicit_loss(u, i, weight, X, Y, reg):
+    """The weighted-ALS loss ``L`` (module docstring) without building the dense matrix.
+
+    ``sum_all c (p - s)^2 = sum_all s^2 + sum_obs [c (1 - s)^2 - s^2]`` with
+    ``s = x_u . y_i``, and ``sum_all s^2 = sum((X^T X) * (Y^T Y))``.
+
+    Parameters
+    ----------
+    u, i : int arrays (n,), the observed pairs
+    weight : (n,) ``alpha * v`` (so ``c = 1 + weight``)
+    X : (n_users, k), Y : (n_items, k), reg : float
+    """
+    s = np.einsum("nk,nk->n", X[u], Y[i])
+    total = np.sum((X.T @ X) * (Y.T @ Y)) + np.sum((1.0 + weight) * (1.0 - s) ** 2 - s**2)
+    return float(total + reg * (np.sum(X**2) + np.sum(Y**2)))
+
+
+class ImplicitALS:
+    """Weighted ALS on implicit 0/1 feedback (Hu, Koren & Volinsky 2008).
+
+    Parameters
+    ----------
+    n_factors : int
+        Dimension ``k`` of the vectors.
+    reg : float
+        L2 penalty ``lambda`` (paid once per vector).
+    alpha : float
+        Confidence slope: an observed pair weighs ``1 + alpha`` times an unobserved one.
+    n_epochs : int
+        ALS sweeps (users, then items).
+    init_std : float
+        Standard deviation of the Gaussian initial vectors.
+    random_state : int or None
+
+    Attributes
+    ----------
+    user_factors_ : (n_users, k)
+    item_factors_ : (n_items, k)
+    ids_ : :class:`~recsys_utils.encoding.IdMap`
+    history_ : pandas.DataFrame with columns ``epoch, loss`` (``L`` after each sweep)
+    """
+
+    def __init__(self, n_factors=64, reg=5.0, alpha=10.0, n_epochs=10, init_std=0.01, random_state=None):
+        self.n_factors = n_factors
+        self.reg = reg
+        self.alpha = alpha
+        self.n_epochs = n_epochs
+        self.init_std = init_std
+        self.random_state = random_state
+
+    def fit(self, interactions: pd.DataFrame):
+        """Fit on a table of ``user_id, item_id`` pairs (every row counts as a 1); returns ``self``.
+
+        A ``rating`` column, if present, is ignored: here a rating only says
+        "watched". Duplicate pairs count once.
+        """
+        _check_int("n_factors", self.n_factors)
+        _check_int("n_epochs", self.n_epochs)
+        _check_nonneg("reg", self.reg, strict=True)
+        _check_nonneg("alpha", self.alpha)
+        _check_nonneg("init_std", self.init_std)
+        if not isinstance(interactions, pd.DataFrame) or not {"user_id", "item_id"} <= set(interactions.columns):
+            raise ValueError("interactions must be a DataFrame with columns user_id and item_id")
+        if len(interactions) == 0:
+            raise ValueError("interactions is empty: pass at least one (user_id, item_id) pair")
+        pairs = interactions[["user_id", "item_id"]].drop_duplicates()
+        self.ids_ = IdMap.from_ratings(pairs)
+        u, i = self.ids_.user_index(pairs["user_id"]), self.ids_.item_index(pairs["item_id"])
+        nu, ni, k = self.ids_.n_users, self.ids_.n_items, int(self.n_factors)
+        rng = np.random.default_rng(self.random_state)
+        X = rng.normal(0.0, self.init_std, (nu, k))
+        Y = rng.normal(0.0, self.init_std, (ni, k))
+        w = np.full(len(u), float(self.alpha))
+        reg = float(self.reg)
+        groups_u, groups_i = group_by_index(u, nu), group_by_index(i, ni)
+        losses = []
+        for _ in range(int(self.n_epochs)):
+            X = _weighted_ridge_step(u, i, w, Y, nu, reg, groups_u)
+            Y = _weighted_ridge_step(i, u, w, X, ni, reg, groups_i)
+            losses.append(implicit_loss(u, i, w, X, Y, reg))
+        self.user_factors_, self.item_factors_ = X, Y
+        self.history_ = pd.DataFrame({"epoch": np.arange(1, len(losses) + 1), "loss": losses})
+        return self
+
+    def _check_fitted(self):
+        if not hasattr(self, "item_factors_"):
+            raise NotFittedError("this ImplicitALS is not fitted yet: call fit(interactions) first")
+
+    def score_matrix(self, users=None) -> np.ndarray:
+        """Scores ``x_u . y_i`` of ``users`` (indices; default all) for every item, (len(users), n_items)."""
+        self._check_fitted()
+        X = self.user_factors_ if users is None else self.user_factors_[np.asarray(users)]
+        return X @ self.item_factors_.T
+
+    def fold_in_user(self, item_ids, values=None) -> np.ndarray:
+        """Vector (k,) of a new user who interacted with ``item_ids`` (original ids; unknown ones are dropped)."""
+        self._check_fitted()
+        idx = self.ids_.item_index(item_ids)
+        v = None if values is None else np.asarray(values, dtype=float).ravel()
+        if v is not None and v.size != idx.size:
+            raise ValueError(f"got {idx.size} item ids but {v.size} values: pass one value per item")
+        keep = idx >= 0
+        if not keep.any():
+            raise ValueError("none of item_ids was seen in fit: the model knows nothing about them")
+        return fold_in_user(self.item_factors_, idx[keep], None if v is None else v[keep],
+                            reg=self.reg, alpha=self.alpha)
+
+    def __repr__(self):
+        params = ", ".join(f"{k}={v!r}" for k, v in vars(self).items() if not k.endswith("_"))
+        return f"ImplicitALS({params})"
