@@ -38,3 +38,17 @@ def test_no_redistribution_restricted_movielens_files_are_tracked():
     bad = [f for f in files.splitlines()
            if re.search(r"(^|/)(u\.(data|item|user)|u[1-5ab]\.(base|test)|(ratings|movies|users)\.dat|ml-(100k|1m)\.zip)$", f)]
     assert not bad, f"ML-100K/ML-1M files must never be committed: {bad}"
+
+
+def test_readme_results_come_from_stored_notebook_outputs():
+    """Every 4-decimal figure in the README's Results section is a metric a notebook recorded."""
+    from recsys_utils import course
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    results = readme.split("## Results", 1)[1].split("\n## ", 1)[0]
+    stored = {f"{v:.4f}" for p in course.notebooks() for v in course.read_metrics(p).values()
+              if isinstance(v, float)}
+    figures = re.findall(r"\b\d\.\d{4}\b", results)
+    assert figures, "the README has no results table"
+    stale = sorted(set(figures) - stored)
+    assert not stale, f"README figures not recorded by any notebook (re-run and update): {stale}"
