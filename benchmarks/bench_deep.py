@@ -7,7 +7,7 @@ Usage (from the repository root)::
 On the course split's training ratings (minus notebook 04's validation share) it times, in one process:
 
 * one epoch of the article's model (k=128, dropout 0.2/0.5/0.5/0.5, Dense 128/32/8) at batch 100
-  (the article's) and at batch 1000, and one epoch of Keras MF (notebook 03) at batch 4096;
+  (the article's; as built, several steps per graph call, and with Keras's default of one) and at batch 1000, and one epoch of Keras MF (notebook 03) at batch 4096;
   each after one untimed warm-up epoch; the median over ``--repeats`` epochs is reported;
 * ``model.predict`` on one row at a time (the article's loop, ``--loop-rows`` rows) vs one
   vectorized ``predict`` over all training ratings.
@@ -65,9 +65,16 @@ def main(argv=None):
     print(f"{ds.name}: {n:,} ratings per epoch; keras {km.keras.__version__}, backend {km.keras.backend.backend()}, "
           f"op determinism {'off' if args.no_determinism else 'on'}, {os.cpu_count()} CPUs; "
           f"median of {args.repeats} epochs after a warm-up")
+    def one_step_per_call():
+        """The article's model compiled with Keras's default steps_per_execution=1, for comparison."""
+        model = km.build_deep_model(ids.n_users, ids.n_items, seed=args.seed)
+        model.compile(optimizer=km.keras.optimizers.Adam(), loss="mse", steps_per_execution=1)
+        return model
+
     rows = []
     for name, build, batch in (
         ("article deep model", lambda: km.build_deep_model(ids.n_users, ids.n_items, seed=args.seed), 100),
+        ("  same, 1 step/call", one_step_per_call, 100),
         ("article deep model", lambda: km.build_deep_model(ids.n_users, ids.n_items, seed=args.seed), 1000),
         ("Keras MF k=30", lambda: km.build_mf_model(ids.n_users, ids.n_items, 30, 0.13, seed=args.seed), 4096),
     ):
@@ -77,7 +84,8 @@ def main(argv=None):
               f"{n / secs:9,.0f} ratings/s  {secs / -(-n // batch) * 1000:6.1f} ms/step", flush=True)
     per_epoch_100 = rows[0][2]
     print(f"article's recipe, 50 epochs at batch 100: about {50 * per_epoch_100 / 60:.1f} min "
-          f"(batch 1000 is {per_epoch_100 / rows[1][2]:.1f}x faster per epoch)")
+          f"(steps_per_execution={km.STEPS_PER_EXECUTION} vs 1: {rows[1][2] / per_epoch_100:.2f}x faster; "
+          f"batch 1000 is {per_epoch_100 / rows[2][2]:.1f}x faster per epoch)")
 
     model = km.build_deep_model(ids.n_users, ids.n_items, seed=args.seed)
     model.predict({k: v[:1] for k, v in x.items()}, verbose=0)  # warm-up

@@ -26,6 +26,8 @@ def parse_args(argv=None):
     p.add_argument("--seed", type=int, default=0, help="seed of the K-fold split and of every model")
     p.add_argument("--threads", type=int, default=1, help="BLAS threads for NumPy (default 1)")
     p.add_argument("--datasets", nargs="*", default=["ml-latest-small", "ml-100k"])
+    p.add_argument("--csv", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "results", "mf.csv"),
+                   help="where to write the per-split rows (default benchmarks/results/mf.csv; '' for none)")
     return p.parse_args(argv)
 
 
@@ -118,7 +120,7 @@ def main():
 
     print(f"bench_mf: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
           f"BLAS threads {ARGS.threads}, numpy {np.__version__}, python {platform.python_version()}")
-    results = []
+    results, per_split = [], []
     for name in ARGS.datasets:
         try:
             ds = load_movielens(name, download_if_missing=False)
@@ -130,11 +132,17 @@ def main():
         else:
             splits = list(kfold(ds.ratings, ARGS.folds, ARGS.seed))
         print(f"{name}: {len(splits)} splits, {len(ds.ratings):,} ratings")
-        table, _ = bench(name, splits, tuple(ds.rating_scale), ARGS.seed)
+        table, rows = bench(name, splits, tuple(ds.rating_scale), ARGS.seed)
         results.append((name, len(splits), table))
+        per_split.append(rows)
     for name, n, table in results:
         print(f"\n{name}: medians over {n} splits (ratios vs {REFERENCE!r}, per split)")
         print(table.to_string(float_format=lambda v: f"{v:.4f}" if v < 10 else f"{v:.1f}"))
+    if ARGS.csv and per_split:
+        tmp = ARGS.csv + ".tmp"
+        pd.concat(per_split).round(6).to_csv(tmp, index=False)
+        os.replace(tmp, ARGS.csv)  # never a half-written file
+        print(f"\nper-split rows written to {ARGS.csv}")
 
 
 if __name__ == "__main__":

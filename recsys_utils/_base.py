@@ -25,6 +25,19 @@ __all__ = ["RatingEstimator", "UnknownIdWarning", "check_ratings", "NotFittedErr
 REQUIRED = ("user_id", "item_id", "rating")
 
 
+def check_int(name, v, minimum=1):
+    """Raise a one-line ValueError unless ``v`` is an integer (not a bool) >= ``minimum``."""
+    if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {v!r}")
+
+
+def check_nonneg(name, v, strict=False):
+    """Raise a one-line ValueError unless ``v`` is a finite number >= 0 (> 0 when ``strict``)."""
+    ok = isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool) and np.isfinite(v)
+    if not ok or v < 0 or (strict and v == 0):
+        raise ValueError(f"{name} must be a {'positive' if strict else 'non-negative'} finite number, got {v!r}")
+
+
 class UnknownIdWarning(UserWarning):
     """Raised (as a warning) when ``predict`` meets ids never seen in ``fit``."""
 

@@ -23,9 +23,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ._base import NotFittedError
+from ._base import NotFittedError, check_int, check_nonneg
 from .encoding import IdMap
-from .mf import _check_int, _check_nonneg, group_by_index
+from .mf import group_by_index
 
 __all__ = ["ImplicitALS", "fold_in_user", "implicit_loss"]
 
@@ -85,8 +85,8 @@ def fold_in_user(item_factors, item_idx, values=None, *, reg=0.1, alpha=10.0):
         raise ValueError(f"got {idx.size} items but {v.size} values: pass one value per item")
     if (v < 0).any():
         raise ValueError("values must be non-negative interaction strengths")
-    _check_nonneg("reg", reg)
-    _check_nonneg("alpha", alpha)
+    check_nonneg("reg", reg)
+    check_nonneg("alpha", alpha)
     groups = [(np.array([0]), np.arange(idx.size)[None, :])]
     return _weighted_ridge_step(np.zeros(idx.size, int), idx, alpha * v, Y, 1, float(reg), groups)[0]
 
@@ -147,11 +147,11 @@ class ImplicitALS:
         A ``rating`` column, if present, is ignored: here a rating only says
         "watched". Duplicate pairs count once.
         """
-        _check_int("n_factors", self.n_factors)
-        _check_int("n_epochs", self.n_epochs)
-        _check_nonneg("reg", self.reg, strict=True)
-        _check_nonneg("alpha", self.alpha)
-        _check_nonneg("init_std", self.init_std)
+        check_int("n_factors", self.n_factors)
+        check_int("n_epochs", self.n_epochs)
+        check_nonneg("reg", self.reg, strict=True)
+        check_nonneg("alpha", self.alpha)
+        check_nonneg("init_std", self.init_std)
         if not isinstance(interactions, pd.DataFrame) or not {"user_id", "item_id"} <= set(interactions.columns):
             raise ValueError("interactions must be a DataFrame with columns user_id and item_id")
         if len(interactions) == 0:

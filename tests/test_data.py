@@ -3,8 +3,6 @@ from __future__ import annotations
 
 import functools
 import http.server
-import io
-import os
 import shutil
 import socket
 import threading

@@ -36,3 +36,10 @@ def test_nb04_default_run_improved_model_beats_the_article():
     assert m["softmax_argmax_accuracy"] > m["softmax_expected_accuracy"]
     assert m["hybrid_test_rmse"] < m["article_test_rmse"]
     assert m["hybrid_test_rmse"] < m["bias_baseline_test_rmse"]
+
+
+def test_nb04_default_run_is_the_articles_recipe():
+    """The committed run trains the article's model for the article's 50 epochs, and reports a real gap."""
+    m = course.read_metrics(course.notebooks(["04"])[0])
+    assert m["article_epochs"] == 50
+    assert m["article_test_rmse"] > m["article_train_rmse"] + 0.1
