@@ -139,10 +139,11 @@ def run(smoke=False, dataset=None, only=None, output="output", stream=sys.stdout
 
 
 def _table(rows) -> str:
-    lines = ["", f"{'notebook':<34} {'status':<7} {'time':>8}  headline metrics", "-" * 100]
+    w = max([len("notebook")] + [len(r[0]) for r in rows])
+    lines = ["", f"{'notebook':<{w}} {'status':<7} {'time':>8}  headline metrics", "-" * 100]
     for name, status, secs, metrics in rows:
         m = ", ".join(f"{k}={_fmt(v)}" for k, v in metrics.items())
-        lines.append(f"{name:<34} {status:<7} {secs:>7.1f}s  {m}")
+        lines.append(f"{name:<{w}} {status:<7} {secs:>7.1f}s  {m}")
     return "\n".join(lines)
 
 
