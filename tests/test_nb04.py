@@ -43,3 +43,10 @@ def test_nb04_default_run_is_the_articles_recipe():
     m = course.read_metrics(course.notebooks(["04"])[0])
     assert m["article_epochs"] == 50
     assert m["article_test_rmse"] > m["article_train_rmse"] + 0.1
+
+
+def test_nb04_default_run_best_model_beats_surprise_on_the_same_split():
+    """benchmarks/bench_mf.py runs Surprise's tuned SVD on the course split; notebook 04 reads it from results/mf.csv."""
+    m = course.read_metrics(course.notebooks(["04"])[0])
+    ours = min(m["numpy_mf_test_rmse"], m["keras_mf_test_rmse"], m["hybrid_test_rmse"])
+    assert ours < m["surprise_tuned_svd_course_rmse"]
