@@ -314,7 +314,8 @@ def _id_inputs():
 
 
 # Batches run per call into the compiled graph: the same updates in the same order, with less Python
-# overhead between small batches (about 20% faster at the article's batch size of 100 on 2 CPU cores).
+# overhead between small batches (10-26% faster at the article's batch size of 100 on 2 CPU cores,
+# benchmarks/bench_deep.py).
 STEPS_PER_EXECUTION = 32
 
 
