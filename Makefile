@@ -2,11 +2,9 @@
 PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
-# Quiet TensorFlow's C++ logs so they never land in stored notebook outputs.
-export TF_CPP_MIN_LOG_LEVEL := 3
-export TF_ENABLE_ONEDNN_OPTS := 0
+# TensorFlow's settings (quiet logs, no oneDNN) are made in one place: recsys_utils/keras_models/backend.py.
 
-.PHONY: setup run smoke test lab notebooks bench clean
+.PHONY: setup run smoke lint test-fast test lab notebooks bench clean
 
 setup: $(VENV)/.installed
 
@@ -24,8 +22,16 @@ run: setup
 smoke: setup
 	$(PY) -m recsys_utils.course run --smoke --output output/smoke $(ARGS)
 
-## test: unit tests, nbval against the stored outputs, papermill smoke runs
-test: setup
+## lint: ruff on the package, the tests and the benchmarks (not the notebooks: see [tool.ruff] in pyproject.toml)
+lint: setup
+	$(VENV)/bin/ruff check recsys_utils tests benchmarks
+
+## test-fast: lint, then the unit tests without executing any notebook (no nbval, no papermill, no Spark start-up)
+test-fast: lint
+	$(PY) -m pytest -m "not notebook and not slow" tests $(ARGS)
+
+## test: what CI runs: lint, unit tests, nbval against the stored outputs, papermill smoke runs
+test: lint
 	$(PY) -m pytest --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg tests notebooks $(ARGS)
 
 ## lab: open JupyterLab on the notebooks
@@ -35,6 +41,16 @@ lab: setup
 ## notebooks: re-execute the committed notebooks in place (fresh kernel, top to bottom)
 notebooks: setup
 	$(PY) -m recsys_utils.course refresh $(ARGS)
+
+## bench: re-run the benchmarks, writing benchmarks/results/ (about 35 min on 2 cores; BENCH="topn mf" picks some)
+BENCH ?= topn mf deep scaling notebooks
+bench: $(VENV)/.bench-installed
+	for b in $(BENCH); do $(PY) benchmarks/bench_$$b.py $(ARGS) || exit 1; done
+
+# bench_mf compares with scikit-surprise, the optional `bench` extra
+$(VENV)/.bench-installed: $(VENV)/.installed
+	$(PY) -m pip install --quiet -e ".[test,spark,bench]"
+	touch $@
 
 clean:
 	rm -rf output .pytest_cache

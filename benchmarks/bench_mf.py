@@ -15,25 +15,13 @@ BLAS threads are limited to ``--threads`` (default 1: Surprise is single-threade
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-import time
+import warnings
 
+if __name__ == "__main__":  # BLAS reads its thread count when NumPy is first imported: apply --threads first
+    from common import limit_blas_threads_from_argv
 
-def parse_args(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--folds", type=int, default=5, help="folds on ml-latest-small (default 5)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the K-fold split and of every model")
-    p.add_argument("--threads", type=int, default=1, help="BLAS threads for NumPy (default 1)")
-    p.add_argument("--datasets", nargs="*", default=["ml-latest-small", "ml-100k"])
-    p.add_argument("--csv", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "results", "mf.csv"),
-                   help="where to write the per-split rows (default benchmarks/results/mf.csv; '' for none)")
-    return p.parse_args(argv)
-
-
-ARGS = parse_args()
-for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ[var] = str(ARGS.threads)  # before NumPy is imported
+    limit_blas_threads_from_argv(sys.argv[1:], default=1)
 
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
@@ -41,17 +29,39 @@ import pandas as pd  # noqa: E402
 from recsys_utils import course_split, load_movielens, mae, rmse  # noqa: E402
 from recsys_utils.mf import MatrixFactorization  # noqa: E402
 
-try:
-    from surprise import SVD, Dataset, Reader
-except ImportError:  # pragma: no cover - optional dependency
-    sys.exit("scikit-surprise is not installed: pip install -e .[bench]  (or pip install scikit-surprise)")
+from common import RESULTS, blas_threads, machine_header, positive_int, shown, timed, write_csv  # noqa: E402
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--folds", type=positive_int, default=5, help="folds on ml-latest-small (default 5)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the K-fold split and of every model")
+    p.add_argument("--threads", type=int, default=1,
+                   help="BLAS threads for NumPy (default 1; applied when run as a script)")
+    p.add_argument("--datasets", nargs="*", default=["ml-latest-small", "ml-100k"])
+    p.add_argument("--max-ratings", type=positive_int,
+                   help="keep a seeded random sample of this many ratings per data set (tiny smoke runs)")
+    p.add_argument("--csv", default=str(RESULTS / "mf.csv"),
+                   help="where to write the per-split rows (default benchmarks/results/mf.csv; '' for none)")
+    return p.parse_args(argv)
+
+
+def _surprise():
+    """scikit-surprise's SVD, Dataset and Reader; an optional dependency (the ``bench`` extra)."""
+    try:
+        from surprise import SVD, Dataset, Reader
+    except ImportError:
+        sys.exit("scikit-surprise is not installed: pip install -e .[bench]  (or pip install scikit-surprise)")
+    return SVD, Dataset, Reader
+
 
 REFERENCE = "Surprise SVD tuned"
-COURSE = "course"  # the notebooks' split: course_split(ratings, seed=42)
+COURSE = "course"  # the notebooks' split: course_split(ratings, random_state=42)
 
 
 def models(seed):
     """name -> (kind, factory). Ours: the best configurations found on notebook 02's course split."""
+    SVD = _surprise()[0]
     return {
         REFERENCE: ("surprise", lambda: SVD(n_factors=50, n_epochs=100, lr_all=0.01, reg_all=0.1, random_state=seed)),
         "Surprise SVD default": ("surprise", lambda: SVD(random_state=seed)),
@@ -79,19 +89,13 @@ def kfold(ratings, n_folds, seed):
 def run_one(kind, factory, train, test, scale):
     model = factory()
     if kind == "surprise":
+        _, Dataset, Reader = _surprise()
         data = Dataset.load_from_df(train[["user_id", "item_id", "rating"]], Reader(rating_scale=scale))
-        trainset = data.build_full_trainset()
-        start = time.perf_counter()
-        model.fit(trainset)
-        seconds = time.perf_counter() - start
+        _, seconds = timed(model.fit, data.build_full_trainset())
         pred = np.array([model.predict(u, i).est for u, i in zip(test["user_id"], test["item_id"])])
     else:
         model.rating_scale = scale
-        start = time.perf_counter()
-        model.fit(train)
-        seconds = time.perf_counter() - start
-        import warnings
-
+        _, seconds = timed(model.fit, train)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # unseen ids fall back to biases, as in Surprise
             pred = model.predict(test["user_id"], test["item_id"])
@@ -112,30 +116,33 @@ def bench(name, splits, scale, seed):
     df["time_ratio"] = df.fit_s / df.split.map(ref.fit_s)
     df["rmse_ratio"] = df.rmse / df.split.map(ref.rmse)
     # the course split (notebooks 01-06) is reported per row, not pooled into the medians over folds
-    table = df[df.split != COURSE].groupby("model", sort=False)[["rmse", "mae", "fit_s", "time_ratio", "rmse_ratio"]].median()
+    columns = ["rmse", "mae", "fit_s", "time_ratio", "rmse_ratio"]
+    table = df[df.split != COURSE].groupby("model", sort=False)[columns].median()
     table.columns = ["RMSE", "MAE", "fit s", "time ours/ref", "RMSE ours/ref"]
     return table, df
 
 
-def main():
-    import platform
-
-    print(f"bench_mf: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
-          f"BLAS threads {ARGS.threads}, numpy {np.__version__}, python {platform.python_version()}")
+def main(argv=None):
+    args = parse_args(argv)
+    _surprise()  # fail early, in one line, without scikit-surprise
+    print(machine_header("bench_mf", BLAS_threads=blas_threads(), numpy=np.__version__))
     results, per_split = [], []
-    for name in ARGS.datasets:
+    for name in args.datasets:
         try:
             ds = load_movielens(name, download_if_missing=False)
         except Exception as exc:  # ml-100k not in the data home
             print(f"skipping {name}: {str(exc).splitlines()[0]}")
             continue
-        if name == "ml-100k":
+        ratings = ds.ratings
+        if args.max_ratings and args.max_ratings < len(ratings):
+            ratings = ratings.sample(args.max_ratings, random_state=args.seed)
+        if name == "ml-100k" and args.max_ratings is None:
             splits = [(f"u{k}", *ds.official_split(f"u{k}")) for k in range(1, 6)]
         else:
-            splits = list(kfold(ds.ratings, ARGS.folds, ARGS.seed))
-        splits.append((COURSE, *course_split(ds.ratings, seed=42)))
-        print(f"{name}: {len(splits) - 1} splits and the course split, {len(ds.ratings):,} ratings")
-        table, rows = bench(name, splits, tuple(ds.rating_scale), ARGS.seed)
+            splits = list(kfold(ratings, args.folds, args.seed))
+        splits.append((COURSE, *course_split(ratings, random_state=42)))
+        print(f"{name}: {len(splits) - 1} splits and the course split, {len(ratings):,} ratings")
+        table, rows = bench(name, splits, tuple(ds.rating_scale), args.seed)
         results.append((name, len(splits), table))
         per_split.append(rows)
     for name, n, table in results:
@@ -143,12 +150,11 @@ def main():
         print(table.to_string(float_format=lambda v: f"{v:.4f}" if v < 10 else f"{v:.1f}"))
     if per_split:
         course_rows = pd.concat(per_split).query("split == @COURSE").set_index(["dataset", "model"])
-        print(f"\nthe notebooks' course split (seed 42), test RMSE:\n{course_rows['rmse'].unstack(0).round(4).to_string()}")
-    if ARGS.csv and per_split:
-        tmp = ARGS.csv + ".tmp"
-        pd.concat(per_split).round(6).to_csv(tmp, index=False)
-        os.replace(tmp, ARGS.csv)  # never a half-written file
-        print(f"\nper-split rows written to {ARGS.csv}")
+        course_table = course_rows["rmse"].unstack(0).round(4).to_string()
+        print(f"\nthe notebooks' course split (seed 42), test RMSE:\n{course_table}")
+    if args.csv and per_split:
+        path = write_csv(pd.concat(per_split).round(6), args.csv)
+        print(f"\nper-split rows written to {shown(path)}")
 
 
 if __name__ == "__main__":

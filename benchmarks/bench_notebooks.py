@@ -17,10 +17,11 @@ from __future__ import annotations
 import argparse
 import statistics
 import tempfile
-import time
 from pathlib import Path
 
 from recsys_utils import course
+
+from common import machine_header, positive_int, timed
 
 # seconds, on an idle 2-core CPU (the issues' targets); notebooks without a budget are only reported
 BUDGET_S = {
@@ -32,7 +33,7 @@ BUDGET_S = {
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--only", nargs="*", default=["04", "05"], help="notebook numbers (default: 04 05)")
-    p.add_argument("--repeats", type=int, default=3, help="runs per notebook and configuration (default 3)")
+    p.add_argument("--repeats", type=positive_int, default=3, help="runs per notebook and configuration (default 3)")
     p.add_argument("--config", choices=["default", "smoke"], help="time one configuration only")
     return p.parse_args(argv)
 
@@ -40,14 +41,15 @@ def parse_args(argv=None):
 def run_once(notebook, config, out_dir):
     """Seconds to execute ``notebook`` once with ``config`` ("default" or "smoke")."""
     params = course.smoke_parameters(notebook) if config == "smoke" else {}
-    start = time.perf_counter()
-    course.execute(notebook, Path(out_dir) / f"{notebook.stem}.{config}.ipynb", params)
-    return time.perf_counter() - start
+    return timed(course.execute, notebook, Path(out_dir) / f"{notebook.stem}.{config}.ipynb", params)[1]
 
 
 def main(argv=None):
     args = parse_args(argv)
     notebooks = course.notebooks(args.only)
+    if not notebooks:
+        raise SystemExit(f"no notebook matches --only {' '.join(args.only)}")
+    print(machine_header("bench_notebooks"), flush=True)
     configs = [args.config] if args.config else ["default", "smoke"]
     times = {(nb.name[:2], c): [] for nb in notebooks for c in configs}
     with tempfile.TemporaryDirectory() as out_dir:

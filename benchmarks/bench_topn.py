@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import time
 
 import numpy as np
 
 from recsys_utils import IdMap, course_split, load_movielens
 from recsys_utils.ranking import interaction_matrix, top_n
+
+from common import machine_header, positive_int, timed
 
 
 def vectorized(P, Q, train, ids, n):
@@ -43,15 +44,22 @@ def naive_loop(P, Q, train, ids, n):
     return out
 
 
-def main(argv=None):
+def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--dataset", default="ml-latest-small")
-    p.add_argument("--repeats", type=int, default=7)
-    p.add_argument("--n", type=int, default=10)
-    p.add_argument("--factors", type=int, default=32)
-    args = p.parse_args(argv)
+    p.add_argument("--repeats", type=positive_int, default=7)
+    p.add_argument("--n", type=positive_int, default=10)
+    p.add_argument("--factors", type=positive_int, default=32)
+    p.add_argument("--max-users", type=positive_int, help="rank for the first this many users only (tiny smoke runs)")
+    return p.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
     ds = load_movielens(args.dataset)
     train, _ = course_split(ds.ratings)
+    if args.max_users:
+        train = train[train["user_id"].isin(train["user_id"].drop_duplicates().iloc[: args.max_users])]
     ids = IdMap.from_ratings(train)
     rng = np.random.default_rng(0)
     P = rng.normal(size=(ids.n_users, args.factors))
@@ -61,10 +69,9 @@ def main(argv=None):
     times = {"vectorized": [], "loop": []}
     for _ in range(args.repeats):
         for name, fn in (("vectorized", vectorized), ("loop", naive_loop)):
-            t0 = time.perf_counter()
-            fn(P, Q, train, ids, args.n)
-            times[name].append(time.perf_counter() - t0)
+            times[name].append(timed(fn, P, Q, train, ids, args.n)[1])
     med = {k: statistics.median(v) for k, v in times.items()}
+    print(machine_header("bench_topn", numpy=np.__version__))
     print(f"{args.dataset}: top-{args.n} for {ids.n_users} users x {ids.n_items} items, "
           f"median of {args.repeats} repeats (same process, alternating)")
     print(f"  vectorized top_n : {med['vectorized']:.4f} s")

@@ -1,15 +1,34 @@
-"""Helpers for the recommender-systems course: data, splits, metrics, models."""
-from .baselines import BiasBaseline, GlobalMean, ItemMean, UserMean
+"""Helpers for the recommender-systems course: data, splits, metrics, models.
+
+The package root gives what the notebooks use most; importing it never imports
+TensorFlow or pyspark (``recsys_utils.keras_models`` and ``recsys_utils.spark`` do,
+when a notebook asks for them).
+
+Modules, one concern each
+-------------------------
+``data`` (MovieLens loader) · ``encoding`` (ids -> indices) · ``splits`` · ``metrics``
+(RMSE, MAE) · ``checks`` (argument checks) · ``base`` (the estimator shape, unknown-id
+fallback, score matrices) · ``baselines`` · ``mf`` (NumPy MF) · ``implicit`` (weighted
+ALS) · ``ranking`` (top-N, ranking metrics) · ``features`` (side-feature tables) ·
+``keras_models`` (Keras 3 models) · ``spark`` (Spark ALS) · ``synthetic`` (generated
+data) · ``memory`` (memory model, peak RSS) · ``course`` (the runner).
+"""
+from .base import NotFittedError, UnknownIdWarning
+from .baselines import BiasBaseline, GlobalMean, ItemMean, UserMean, tune_bias_baseline
 from .data import DatasetError, MovieLens, load_movielens
 from .encoding import IdMap
+from .implicit import ImplicitALS
 from .metrics import mae, rmse
 from .mf import MatrixFactorization
 from .splits import course_split, per_user_split, random_split, temporal_split
-from .synthetic import make_low_rank_ratings
+from .synthetic import make_low_rank_ratings, make_movielens_like
 
 __all__ = [
-    "BiasBaseline", "GlobalMean", "ItemMean", "UserMean",
-    "DatasetError", "MatrixFactorization", "MovieLens", "load_movielens", "IdMap", "mae", "rmse",
-    "course_split", "per_user_split", "random_split", "temporal_split", "make_low_rank_ratings",
+    "NotFittedError", "UnknownIdWarning",
+    "BiasBaseline", "GlobalMean", "ItemMean", "UserMean", "tune_bias_baseline",
+    "DatasetError", "MovieLens", "load_movielens", "IdMap", "mae", "rmse",
+    "ImplicitALS", "MatrixFactorization",
+    "course_split", "per_user_split", "random_split", "temporal_split",
+    "make_low_rank_ratings", "make_movielens_like",
 ]
 __version__ = "0.1.0"

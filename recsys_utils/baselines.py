@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._base import RatingEstimator
+from .base import RatingEstimator, bias_score_matrix, known_bias_prediction
+from .checks import check_int, check_number
 
 __all__ = ["GlobalMean", "UserMean", "ItemMean", "BiasBaseline", "tune_bias_baseline"]
 
@@ -32,6 +33,9 @@ class GlobalMean(RatingEstimator):
     def _predict_idx(self, u, i):
         return np.full(u.shape, self.global_mean_)
 
+    def _score_matrix(self, users):
+        return np.full((len(users), self.ids_.n_items), self.global_mean_)
+
 
 class UserMean(RatingEstimator):
     """Predict the user's mean training rating (global mean for unknown users)."""
@@ -41,6 +45,9 @@ class UserMean(RatingEstimator):
 
     def _predict_idx(self, u, i):
         return np.where(u >= 0, self.user_means_[u], self.global_mean_)
+
+    def _score_matrix(self, users):
+        return np.repeat(self.user_means_[users, None], self.ids_.n_items, axis=1)
 
 
 class ItemMean(RatingEstimator):
@@ -52,6 +59,9 @@ class ItemMean(RatingEstimator):
     def _predict_idx(self, u, i):
         return np.where(i >= 0, self.item_means_[i], self.global_mean_)
 
+    def _score_matrix(self, users):
+        return np.repeat(self.item_means_[None, :], len(users), axis=0)
+
 
 class BiasBaseline(RatingEstimator):
     """Regularized user + item biases: ``r_hat = mu + b_u + b_i``.
@@ -60,35 +70,39 @@ class BiasBaseline(RatingEstimator):
     ----------
     reg_user, reg_item : float
         L2 penalties; each acts like that many pseudo-ratings at the mean.
-    n_iter : int
+    n_epochs : int
         Alternating sweeps (each lowers the regularized squared error).
     """
 
-    def __init__(self, reg_user=15.0, reg_item=10.0, n_iter=10):
+    def __init__(self, reg_user=15.0, reg_item=10.0, n_epochs=10):
         self.reg_user = reg_user
         self.reg_item = reg_item
-        self.n_iter = n_iter
+        self.n_epochs = n_epochs
+
+    def fit(self, ratings):
+        """Fit on a ratings table (``user_id, item_id, rating``); returns ``self``."""
+        check_number("reg_user", self.reg_user)
+        check_number("reg_item", self.reg_item)
+        check_int("n_epochs", self.n_epochs)
+        return super().fit(ratings)
 
     def _fit(self, u, i, r):
-        if self.reg_user < 0 or self.reg_item < 0:
-            raise ValueError("reg_user and reg_item must be >= 0")
-        if int(self.n_iter) != self.n_iter or self.n_iter < 1:
-            raise ValueError(f"n_iter must be a positive integer, got {self.n_iter!r}")
         nu, ni = self.ids_.n_users, self.ids_.n_items
         resid = r - self.global_mean_
         bu = np.zeros(nu)
-        for _ in range(int(self.n_iter)):
+        for _ in range(int(self.n_epochs)):
             bi = _group_mean(i, resid - bu[u], ni, 0.0, self.reg_item)  # (n_items,)
             bu = _group_mean(u, resid - bi[i], nu, 0.0, self.reg_user)  # (n_users,)
         self.user_bias_, self.item_bias_ = bu, bi
 
     def _predict_idx(self, u, i):
-        bu = np.where(u >= 0, self.user_bias_[u], 0.0)
-        bi = np.where(i >= 0, self.item_bias_[i], 0.0)
-        return self.global_mean_ + bu + bi
+        return known_bias_prediction(self.global_mean_, self.user_bias_, self.item_bias_, u, i)
+
+    def _score_matrix(self, users):
+        return bias_score_matrix(self.global_mean_, self.user_bias_, self.item_bias_, users)
 
 
-def tune_bias_baseline(train, regs=(0, 1, 3, 10, 30, 100), seed=42):
+def tune_bias_baseline(train, regs=(0, 1, 3, 10, 30, 100), random_state=42):
     """Choose the bias penalty on a validation split carved out of ``train``.
 
     The validation split is the course's per-user holdout applied to ``train``
@@ -101,7 +115,7 @@ def tune_bias_baseline(train, regs=(0, 1, 3, 10, 30, 100), seed=42):
     from .metrics import rmse
     from .splits import course_split
 
-    fit_part, valid = course_split(train, seed=seed)
+    fit_part, valid = course_split(train, random_state=random_state)
     rows = []
     for lam in regs:
         model = BiasBaseline(reg_user=lam, reg_item=lam).fit(fit_part)

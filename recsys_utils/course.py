@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
 from pathlib import Path
@@ -31,7 +30,6 @@ ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOK_DIR = ROOT / "notebooks"
 METRICS_MIME = "application/vnd.recsys-course.metrics+json"
 METRIC_DECIMALS = 6
-QUIET_ENV = {"TF_CPP_MIN_LOG_LEVEL": "3", "TF_ENABLE_ONEDNN_OPTS": "0"}
 
 
 def _fmt(v):
@@ -98,8 +96,6 @@ def execute(path, output, parameters=None, timeout=None):
     """Execute ``path`` with papermill into ``output`` (in the notebooks folder, fresh kernel)."""
     import papermill as pm
 
-    for k, v in QUIET_ENV.items():
-        os.environ.setdefault(k, v)
     return pm.execute_notebook(
         str(path),
         str(output),
@@ -131,7 +127,8 @@ def run(smoke=False, dataset=None, only=None, output="output", stream=sys.stdout
             status, metrics = "ok", read_metrics(nb)
         except Exception as exc:  # report and go on with the next notebook
             failed += 1
-            status, metrics = "FAILED", {"error": str(exc).strip().splitlines()[-1][:120] if str(exc).strip() else type(exc).__name__}
+            message = str(exc).strip()
+            status, metrics = "FAILED", {"error": message.splitlines()[-1][:120] if message else type(exc).__name__}
         rows.append((path.name, status, time.perf_counter() - start, metrics))
     print(_table(rows), file=stream)
     print(f"executed notebooks are in {out_dir}/", file=stream)

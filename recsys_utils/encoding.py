@@ -11,6 +11,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from .checks import check_ids
+
 __all__ = ["IdMap"]
 
 
@@ -30,11 +32,15 @@ class IdMap:
     items: pd.Index
 
     @classmethod
-    def from_ratings(cls, ratings: pd.DataFrame) -> "IdMap":
-        """Index every user and item that occurs in ``ratings`` (sorted by id)."""
+    def from_ratings(cls, ratings: pd.DataFrame) -> IdMap:
+        """Index every user and item that occurs in ``ratings`` (sorted by id).
+
+        Ids of one column must be of one comparable type: mixing ``int`` and ``str``
+        raises ``TypeError``.
+        """
         return cls(
-            users=pd.Index(np.sort(ratings["user_id"].unique()), name="user_id"),
-            items=pd.Index(np.sort(ratings["item_id"].unique()), name="item_id"),
+            users=pd.Index(check_ids("user_id", ratings["user_id"]), name="user_id"),
+            items=pd.Index(check_ids("item_id", ratings["item_id"]), name="item_id"),
         )
 
     @property

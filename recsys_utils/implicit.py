@@ -23,9 +23,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ._base import NotFittedError, check_int, check_nonneg
+from ._grouping import group_by_index
+from .base import NotFittedError, check_user_rows
+from .checks import check_int, check_number
 from .encoding import IdMap
-from .mf import group_by_index
 
 __all__ = ["ImplicitALS", "fold_in_user", "implicit_loss"]
 
@@ -85,8 +86,8 @@ def fold_in_user(item_factors, item_idx, values=None, *, reg=0.1, alpha=10.0):
         raise ValueError(f"got {idx.size} items but {v.size} values: pass one value per item")
     if (v < 0).any():
         raise ValueError("values must be non-negative interaction strengths")
-    check_nonneg("reg", reg)
-    check_nonneg("alpha", alpha)
+    check_number("reg", reg)
+    check_number("alpha", alpha)
     groups = [(np.array([0]), np.arange(idx.size)[None, :])]
     return _weighted_ridge_step(np.zeros(idx.size, int), idx, alpha * v, Y, 1, float(reg), groups)[0]
 
@@ -149,9 +150,9 @@ class ImplicitALS:
         """
         check_int("n_factors", self.n_factors)
         check_int("n_epochs", self.n_epochs)
-        check_nonneg("reg", self.reg, strict=True)
-        check_nonneg("alpha", self.alpha)
-        check_nonneg("init_std", self.init_std)
+        check_number("reg", self.reg, strict=True)
+        check_number("alpha", self.alpha)
+        check_number("init_std", self.init_std)
         if not isinstance(interactions, pd.DataFrame) or not {"user_id", "item_id"} <= set(interactions.columns):
             raise ValueError("interactions must be a DataFrame with columns user_id and item_id")
         if len(interactions) == 0:
@@ -182,7 +183,7 @@ class ImplicitALS:
     def score_matrix(self, users=None) -> np.ndarray:
         """Scores ``x_u . y_i`` of ``users`` (indices; default all) for every item, (len(users), n_items)."""
         self._check_fitted()
-        X = self.user_factors_ if users is None else self.user_factors_[np.asarray(users)]
+        X = self.user_factors_ if users is None else self.user_factors_[check_user_rows(users, len(self.user_factors_))]
         return X @ self.item_factors_.T
 
     def fold_in_user(self, item_ids, values=None) -> np.ndarray:

@@ -1,24 +1,27 @@
-"""Error metrics for rating prediction (vectorized, with clear errors)."""
+"""Error metrics for rating prediction (vectorized, with clear errors).
+
+Both arguments must be 1-D arrays (lists, NumPy arrays or pandas Series) of
+finite numbers and of equal length; anything else raises a one-line error.
+"""
 from __future__ import annotations
 
 import numpy as np
+
+from .checks import check_values
 
 __all__ = ["rmse", "mae"]
 
 
 def _as_pair(y_true, y_pred):
-    """Validate and return two 1-D float arrays of equal, non-zero length."""
-    a = np.asarray(y_true, dtype=float).ravel()
-    b = np.asarray(y_pred, dtype=float).ravel()
+    """Validate and return two 1-D float arrays of finite numbers, of equal, non-zero length."""
+    a = check_values("y_true", y_true)
+    b = check_values("y_pred", y_pred)
     if a.size != b.size:
         raise ValueError(
             f"y_true has {a.size} values but y_pred has {b.size}: pass one prediction per rating"
         )
     if a.size == 0:
         raise ValueError("y_true and y_pred are empty: pass at least one rating")
-    if np.isnan(a).any() or np.isnan(b).any():
-        where = "y_true" if np.isnan(a).any() else "y_pred"
-        raise ValueError(f"{where} contains NaN: drop or fill missing values before scoring")
     return a, b
 
 

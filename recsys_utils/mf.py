@@ -33,7 +33,7 @@ Unknown ids at predict time
 ---------------------------
 A user or item unseen in ``fit`` has no vector. Its prediction falls back to
 ``mu`` plus whichever bias is known (the dot product counts as 0), and
-``predict`` emits one :class:`~recsys_utils._base.UnknownIdWarning` saying how
+``predict`` emits one :class:`~recsys_utils.base.UnknownIdWarning` saying how
 many pairs were affected.
 """
 from __future__ import annotations
@@ -43,7 +43,9 @@ import json
 import numpy as np
 import pandas as pd
 
-from ._base import RatingEstimator, check_int, check_nonneg, check_ratings
+from ._grouping import group_by_index
+from .base import RatingEstimator, bias_score_matrix, known_bias_prediction
+from .checks import check_choice, check_int, check_number, check_rating_scale, check_ratings
 from .encoding import IdMap
 
 __all__ = [
@@ -195,45 +197,6 @@ def sgd_epoch(u, i, r, P, Q, bu, bi, mu, lr, reg, reg_bias=None, batch_size=256,
             bi[ii] -= lr * np.bincount(iinv, weights=dbi, minlength=len(ii))
 
 
-def group_by_index(idx, n, growth=1.25):
-    """Group rating positions by entity, padded into a few dense blocks.
-
-    Entities whose rating counts round up to the same width of a geometric
-    ladder (1, 2, 3, 4, 5, 7, 9, ... growing by ``growth``) share a block of
-    that width. The padding points at position ``len(idx)``, a sentinel that
-    callers map to a zero row. Padding wastes at most ``growth - 1`` of the
-    work, and every block is one batched matrix product.
-
-    Parameters
-    ----------
-    idx : int array of shape (n_ratings,), entity index of each rating
-    n : int, number of entities
-    growth : float > 1, ratio between consecutive block widths
-
-    Returns
-    -------
-    list of (entities, positions)
-        ``entities`` (B,) entity indices, ``positions`` (B, L) rating positions.
-    """
-    idx = np.asarray(idx)
-    counts = np.bincount(idx, minlength=n)  # (n,)
-    order = np.argsort(idx, kind="stable")
-    starts = np.r_[0, np.cumsum(counts)[:-1]]
-    ladder = [1]
-    while ladder[-1] < counts.max():
-        ladder.append(max(ladder[-1] + 1, int(np.ceil(ladder[-1] * growth))))
-    width = np.where(counts > 0, np.asarray(ladder)[np.searchsorted(ladder, counts)], 0)
-    groups = []
-    for w in np.unique(width[width > 0]):
-        ents = np.flatnonzero(width == w)
-        col = np.arange(w)
-        valid = col[None, :] < counts[ents, None]  # (B, w)
-        pos = np.where(valid, starts[ents, None] + col[None, :], len(idx))
-        pos = np.where(valid, order[np.minimum(pos, len(idx) - 1)], len(idx))
-        groups.append((ents, pos))
-    return groups
-
-
 def als_half_step(idx_self, idx_other, target, other_factors, n_self, reg, reg_bias=None,
                   fit_bias=True, groups=None):
     """Exact minimization of ``J`` over one side (users, say) with the other side fixed.
@@ -370,20 +333,16 @@ class MatrixFactorization(RatingEstimator):
 
     # -- checks ----------------------------------------------------------
     def _check_params(self):
-        if self.method not in METHODS:
-            raise ValueError(f"method must be 'als' or 'sgd', got {self.method!r}")
+        check_choice("method", self.method, METHODS)
         check_int("n_factors", self.n_factors)
         check_int("n_epochs", self.n_epochs)
         check_int("batch_size", self.batch_size)
-        check_nonneg("reg", self.reg)
+        check_number("reg", self.reg)
         if self.reg_bias is not None:
-            check_nonneg("reg_bias", self.reg_bias)
-        check_nonneg("lr", self.lr, strict=True)
-        check_nonneg("init_std", self.init_std)
-        if self.rating_scale is not None:
-            lo, hi = self.rating_scale
-            if not lo < hi:
-                raise ValueError(f"rating_scale must be (min, max) with min < max, got {self.rating_scale!r}")
+            check_number("reg_bias", self.reg_bias)
+        check_number("lr", self.lr, strict=True)
+        check_number("init_std", self.init_std)
+        check_rating_scale(self.rating_scale)
 
     # -- fitting ---------------------------------------------------------
     def fit(self, ratings, eval_set=None):
@@ -457,8 +416,13 @@ class MatrixFactorization(RatingEstimator):
         ku, ki = u >= 0, i >= 0
         uu, ii = np.where(ku, u, 0), np.where(ki, i, 0)
         dot = np.einsum("nk,nk->n", self.user_factors_[uu], self.item_factors_[ii])
-        return (self.global_mean_ + np.where(ku, self.user_bias_[uu], 0.0)
-                + np.where(ki, self.item_bias_[ii], 0.0) + np.where(ku & ki, dot, 0.0))
+        known = known_bias_prediction(self.global_mean_, self.user_bias_, self.item_bias_, u, i)
+        return known + np.where(ku & ki, dot, 0.0)
+
+    def _score_matrix(self, users):
+        scores = bias_score_matrix(self.global_mean_, self.user_bias_, self.item_bias_, users)
+        scores += self.user_factors_[users] @ self.item_factors_.T  # (n, k) @ (k, n_items)
+        return scores
 
     def objective(self, ratings):
         """Value of ``J`` (module docstring) on a ratings table of known users and items."""
@@ -471,8 +435,9 @@ class MatrixFactorization(RatingEstimator):
 
     # -- persistence -----------------------------------------------------
     def save(self, path):
-        """Write the fitted model to ``path`` (``.npz``, no pickled objects)."""
+        """Write the fitted model to ``path`` (``.npz`` added if missing; no pickled objects); return the path."""
         self._check_fitted()
+        path = _npz_path(path)
         params = {k: v for k, v in vars(self).items() if not k.endswith("_") and not k.startswith("_")}
         params["rating_scale"] = list(params["rating_scale"]) if params["rating_scale"] is not None else None
         np.savez(
@@ -484,22 +449,72 @@ class MatrixFactorization(RatingEstimator):
             global_mean=np.array(self.global_mean_), rating_scale=np.array(self.rating_scale_, dtype=float),
             history=self.history_.to_numpy(dtype=float),
         )
+        return path
 
     @classmethod
     def load(cls, path):
-        """Read a model written by :meth:`save`."""
-        with np.load(path, allow_pickle=False) as z:
-            model = cls(**json.loads(str(z["params"])))
-            if model.rating_scale is not None:
-                model.rating_scale = tuple(model.rating_scale)
-            model.ids_ = IdMap(pd.Index(z["user_ids"], name="user_id"), pd.Index(z["item_ids"], name="item_id"))
-            model.user_factors_, model.item_factors_ = z["user_factors"], z["item_factors"]
-            model.user_bias_, model.item_bias_ = z["user_bias"], z["item_bias"]
-            model.global_mean_ = float(z["global_mean"])
-            model.rating_scale_ = tuple(float(x) for x in z["rating_scale"])
-            h = z["history"]
-            model.history_ = pd.DataFrame({"epoch": h[:, 0].astype(int), "train_rmse": h[:, 1], "eval_rmse": h[:, 2]})
+        """Read a model written by :meth:`save` (``path`` with or without ``.npz``), checked like ``fit``.
+
+        Raises
+        ------
+        ValueError
+            One line, when the file's parameters or array shapes do not make a valid model.
+        """
+        path = _npz_path(path)
+        try:
+            z = np.load(path, allow_pickle=False)
+        except FileNotFoundError:
+            raise FileNotFoundError(f"no saved model at {path}: pass the path given to save()") from None
+        with z:
+            try:
+                model = cls(**json.loads(str(z["params"])))
+                model._check_params()
+                if model.rating_scale is not None:
+                    model.rating_scale = tuple(model.rating_scale)
+                model.ids_ = IdMap(pd.Index(z["user_ids"], name="user_id"), pd.Index(z["item_ids"], name="item_id"))
+                model.user_factors_, model.item_factors_ = z["user_factors"], z["item_factors"]
+                model.user_bias_, model.item_bias_ = z["user_bias"], z["item_bias"]
+                model.global_mean_ = float(z["global_mean"])
+                model.rating_scale_ = tuple(float(x) for x in z["rating_scale"])
+                h = z["history"]
+                model.history_ = pd.DataFrame({"epoch": h[:, 0].astype(int), "train_rmse": h[:, 1],
+                                               "eval_rmse": h[:, 2]})
+            except (KeyError, TypeError, ValueError, IndexError) as exc:
+                raise ValueError(f"{path} is not a valid saved MatrixFactorization ({exc}): "
+                                 "save the model again") from None
+        model._check_loaded(path)
         return model
+
+    def _check_loaded(self, path):
+        """The shapes and numbers a fitted model must have (``load`` trusts nothing in the file)."""
+        nu, ni, k = self.ids_.n_users, self.ids_.n_items, int(self.n_factors)
+        expected = {"user_factors": (self.user_factors_, (nu, k)), "item_factors": (self.item_factors_, (ni, k)),
+                    "user_bias": (self.user_bias_, (nu,)), "item_bias": (self.item_bias_, (ni,))}
+        for name, (a, shape) in expected.items():
+            if a.shape != shape or not np.issubdtype(a.dtype, np.floating) or not np.isfinite(a).all():
+                raise ValueError(f"{path}: {name} has shape {a.shape} (expected {shape} of finite floats for "
+                                 f"{nu} users, {ni} items, k={k}): the file is inconsistent, save the model again")
+        if not self.ids_.users.is_unique or not self.ids_.items.is_unique:
+            raise ValueError(f"{path}: repeated user or item ids: the file is inconsistent, save the model again")
+        if not np.isfinite(self.global_mean_):
+            raise ValueError(f"{path}: global_mean is {self.global_mean_}: the file is inconsistent, "
+                             "save the model again")
+        try:
+            check_rating_scale(self.rating_scale_)
+        except ValueError as exc:
+            raise ValueError(f"{path}: {exc}: the file is inconsistent, save the model again") from None
+        lo, hi = self.rating_scale_
+        if not lo <= self.global_mean_ <= hi:
+            raise ValueError(f"{path}: global_mean {self.global_mean_} lies outside rating_scale {self.rating_scale_}: "
+                             "the file is inconsistent, save the model again")
+
+
+def _npz_path(path):
+    """``path`` as a Path ending in ``.npz`` (what ``np.savez`` writes)."""
+    from pathlib import Path
+
+    path = Path(path)
+    return path if path.suffix == ".npz" else path.with_name(path.name + ".npz")
 
 
 def _plain(index):

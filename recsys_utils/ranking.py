@@ -27,11 +27,12 @@ Metrics at cut-off ``k`` (``hit_j`` = 1 when the item at rank ``j`` is relevant,
 """
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
+
+from .base import check_user_rows
+from .checks import check_indices, check_int
 
 __all__ = [
     "interaction_matrix",
@@ -44,7 +45,6 @@ __all__ = [
     "hit_rate_at_k",
     "catalogue_coverage",
     "ranking_metrics",
-    "rating_score_matrix",
     "evaluate_scores",
 ]
 
@@ -84,8 +84,7 @@ def interaction_matrix(ratings: pd.DataFrame, ids, *, min_rating=None) -> sp.csr
 
 
 def _check_k(k, name="k"):
-    if isinstance(k, bool) or not isinstance(k, numbers.Integral) or k <= 0:
-        raise ValueError(f"{name} must be a positive integer, got {k!r}")
+    check_int(name, k)
     return int(k)
 
 
@@ -100,7 +99,8 @@ def top_n(scores, exclude=None, n=10) -> np.ndarray:
     scores : array-like of shape (n_users, n_items)
         Higher is better. NaN is not allowed.
     exclude : scipy.sparse matrix or bool array of shape (n_users, n_items), optional
-        Non-zero entries (typically the training ratings) are never recommended.
+        Non-zero entries (typically the training ratings, ``interaction_matrix(train, ids)``)
+        are never recommended. A nested list is taken only if it holds booleans.
     n : int
         List length, ``1 <= n <= n_items``.
 
@@ -123,6 +123,7 @@ def top_n(scores, exclude=None, n=10) -> np.ndarray:
     if np.isnan(s).any():
         raise ValueError("scores contain NaN: fill them (e.g. with -inf) before ranking")
     if exclude is not None:
+        exclude = _check_exclude(exclude)
         if exclude.shape != s.shape:
             raise ValueError(f"exclude has shape {exclude.shape} but scores have {s.shape}: "
                              "build both on the same users and items")
@@ -139,6 +140,20 @@ def top_n(scores, exclude=None, n=10) -> np.ndarray:
     return top
 
 
+def _check_exclude(exclude):
+    """``exclude`` as given when sparse or an array; a list or other array-like only when it is boolean."""
+    if sp.issparse(exclude) or isinstance(exclude, np.ndarray):
+        return exclude
+    try:
+        arr = np.asarray(exclude)
+    except ValueError:  # ragged, e.g. per-user lists of item indices
+        arr = None
+    if arr is None or arr.dtype != bool:
+        raise TypeError(f"exclude must be a scipy.sparse matrix or boolean array (n_users, n_items), got "
+                        f"{type(exclude).__name__}: build it with interaction_matrix(train, ids)")
+    return arr
+
+
 def similar_items(item_factors, item_idx, n=10, metric="cosine") -> np.ndarray:
     """The ``n`` items most similar to each of ``item_idx`` (the item itself excluded).
 
@@ -146,6 +161,7 @@ def similar_items(item_factors, item_idx, n=10, metric="cosine") -> np.ndarray:
     ----------
     item_factors : (n_items, k)
     item_idx : int or array-like of shape (m,)
+        Item indices in ``0..n_items-1`` (``ids_.item_index(item_ids)``).
     n : int
     metric : {"cosine", "dot"}
         ``cosine`` compares directions only; ``dot`` also rewards long vectors.
@@ -155,7 +171,9 @@ def similar_items(item_factors, item_idx, n=10, metric="cosine") -> np.ndarray:
     numpy.ndarray of int, shape (m, n)
     """
     Q = np.asarray(item_factors, dtype=float)
-    idx = np.atleast_1d(np.asarray(item_idx))
+    if Q.ndim != 2:
+        raise ValueError(f"item_factors must be a 2-D (n_items, k) matrix, got shape {Q.shape}")
+    idx = check_indices("item_idx", item_idx, len(Q))
     if metric == "cosine":
         norms = np.linalg.norm(Q, axis=1)
         Q = Q / np.where(norms > 0, norms, 1.0)[:, None]
@@ -267,6 +285,7 @@ def catalogue_coverage(recommended, n_items, k=None) -> float:
         rec = rec[:, :k]
     if rec.size and rec.max() >= n_items:
         raise ValueError(f"recommended holds item index {rec.max()} but n_items is {n_items}")
+    check_indices("recommended", rec, n_items, padding=True)
     return float(np.unique(rec[rec >= 0]).size / n_items)
 
 
@@ -284,34 +303,8 @@ def ranking_metrics(recommended, relevant, k=10) -> dict:
 
 
 # ---------------------------------------------------------------------------
-# from a model to a score matrix, and from a score matrix to metrics
+# from a score matrix (``model.score_matrix(users)``) to metrics
 # ---------------------------------------------------------------------------
-def rating_score_matrix(model, users=None) -> np.ndarray:
-    """Unclipped predicted ratings of ``users`` (indices) for every item, in one product.
-
-    Works for fitted models with ``global_mean_`` and optional ``user_bias_``,
-    ``item_bias_``, ``user_factors_``, ``item_factors_`` (the bias baseline,
-    matrix factorization). Clipping is skipped on purpose: it would create
-    ties at the top of the scale.
-
-    Returns
-    -------
-    numpy.ndarray of shape (len(users), n_items)
-    """
-    if not hasattr(model, "global_mean_"):
-        raise ValueError(f"{type(model).__name__} is not a fitted rating model: call fit first")
-    n_users, n_items = model.ids_.n_users, model.ids_.n_items
-    users = np.arange(n_users) if users is None else np.asarray(users)
-    scores = np.full((len(users), n_items), model.global_mean_)
-    if getattr(model, "user_bias_", None) is not None:
-        scores += model.user_bias_[users, None]
-    if getattr(model, "item_bias_", None) is not None:
-        scores += model.item_bias_[None, :]
-    if getattr(model, "user_factors_", None) is not None:
-        scores += model.user_factors_[users] @ model.item_factors_.T
-    return scores
-
-
 def evaluate_scores(scores, train, test, ids, k=10, threshold=RELEVANCE_THRESHOLD, users=None) -> dict:
     """Ranking metrics of a score matrix: recommend top-``k`` unseen items, compare with ``test``.
 
@@ -333,7 +326,7 @@ def evaluate_scores(scores, train, test, ids, k=10, threshold=RELEVANCE_THRESHOL
     -------
     dict of metric name -> float (see :func:`ranking_metrics`), plus ``n_eval_users``
     """
-    users = np.arange(ids.n_users) if users is None else np.asarray(users)
+    users = check_user_rows(users, ids.n_users)
     expected = (len(users), ids.n_items)
     if np.shape(scores) != expected:
         raise ValueError(f"scores have shape {np.shape(scores)} but the users and ids give {expected}: "

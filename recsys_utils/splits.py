@@ -14,19 +14,14 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ._base import check_ratings
+from .checks import check_fraction, check_int, check_ratings
 
 __all__ = ["random_split", "per_user_split", "temporal_split", "course_split", "COURSE_SEED"]
 
 COURSE_SEED = 42
 
 
-def _check_fraction(test_size):
-    if not (isinstance(test_size, (int, float)) and 0 < test_size < 1):
-        raise ValueError(f"test_size must be a fraction strictly between 0 and 1, got {test_size!r}")
-
-
-def random_split(ratings: pd.DataFrame, test_size: float = 0.2, seed: int = 0):
+def random_split(ratings: pd.DataFrame, test_size: float = 0.2, random_state: int = 0):
     """Hold out ``round(test_size * n)`` rows drawn uniformly at random.
 
     Returns
@@ -35,8 +30,8 @@ def random_split(ratings: pd.DataFrame, test_size: float = 0.2, seed: int = 0):
         Disjoint; their union is ``ratings``. Original row order kept.
     """
     check_ratings(ratings)
-    _check_fraction(test_size)
-    rng = np.random.default_rng(seed)
+    check_fraction("test_size", test_size)
+    rng = np.random.default_rng(random_state)
     n = len(ratings)
     is_test = np.zeros(n, dtype=bool)
     is_test[rng.permutation(n)[: int(round(test_size * n))]] = True
@@ -59,17 +54,16 @@ def _holdout_by_rank(ratings, order_key, test_size, min_train):
     return ratings[~is_test], ratings[is_test]
 
 
-def per_user_split(ratings: pd.DataFrame, test_size: float = 0.2, seed: int = 0, min_train: int = 1):
+def per_user_split(ratings: pd.DataFrame, test_size: float = 0.2, random_state: int = 0, min_train: int = 1):
     """Hold out a random ``test_size`` fraction of each user's ratings.
 
     Each user keeps at least ``min_train`` ratings in train, so every user in
     test is known at training time.
     """
     check_ratings(ratings)
-    _check_fraction(test_size)
-    if int(min_train) != min_train or min_train < 1:
-        raise ValueError(f"min_train must be a positive integer, got {min_train!r}")
-    key = np.random.default_rng(seed).random(len(ratings))
+    check_fraction("test_size", test_size)
+    check_int("min_train", min_train)
+    key = np.random.default_rng(random_state).random(len(ratings))
     return _holdout_by_rank(ratings, key, test_size, int(min_train))
 
 
@@ -79,9 +73,13 @@ def temporal_split(ratings: pd.DataFrame, test_size: float = 0.2, min_train: int
     Ties in time are broken by ``item_id`` so the split is deterministic.
     """
     check_ratings(ratings)
-    _check_fraction(test_size)
+    check_fraction("test_size", test_size)
+    check_int("min_train", min_train)
     if "timestamp" not in ratings.columns:
         raise ValueError("temporal_split needs a timestamp column: use per_user_split instead")
+    if pd.isna(ratings["timestamp"]).any():
+        n = int(pd.isna(ratings["timestamp"]).sum())
+        raise ValueError(f"ratings has {n} missing timestamp(s): drop those rows before a temporal split")
     # lexsort on a structured key: timestamp first, then item_id
     key = np.lexsort((ratings["item_id"].to_numpy(), ratings["timestamp"].to_numpy()))
     rank = np.empty(len(ratings), dtype=np.int64)
@@ -89,6 +87,6 @@ def temporal_split(ratings: pd.DataFrame, test_size: float = 0.2, min_train: int
     return _holdout_by_rank(ratings, rank, test_size, int(min_train))
 
 
-def course_split(ratings: pd.DataFrame, seed: int = COURSE_SEED):
+def course_split(ratings: pd.DataFrame, random_state: int = COURSE_SEED):
     """The split every notebook uses: 20% of each user's ratings held out, seeded."""
-    return per_user_split(ratings, test_size=0.2, seed=seed)
+    return per_user_split(ratings, test_size=0.2, random_state=random_state)

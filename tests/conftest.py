@@ -1,32 +1,26 @@
-"""Shared fixtures: data-set availability, and one cached papermill run per notebook."""
-from __future__ import annotations
+"""Shared fixtures: one cached papermill run per notebook, its metrics on each data set, and the ``notebook`` mark.
 
-import os
-from pathlib import Path
+Plain helper functions (no fixtures) live in ``helpers.py``; ``require_ml100k`` is imported from there.
+"""
+
+from __future__ import annotations
 
 import pytest
 
 from recsys_utils import course
-from recsys_utils.data import DATASETS, data_home
 
-ROOT = Path(__file__).resolve().parent.parent
-
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+from helpers import require_ml100k
 
 
-def dataset_available(name: str) -> bool:
-    """True when ``name`` is in the data home already (no download needed)."""
-    return (data_home() / DATASETS[name].folder).is_dir()
+def pytest_collection_modifyitems(items):
+    """Mark every test that executes a notebook, so that ``-m "not notebook"`` (``make test-fast``) skips it.
 
-
-def require_ml100k():
-    """Skip, saying why, when ml-100k is not cached (it cannot ship with the course)."""
-    if not dataset_available("ml-100k"):
-        pytest.skip(
-            f"ml-100k is not in the data home {data_home()}: set RECSYS_DATA_HOME to a folder "
-            "holding ml-100k/ (CI uses ../shared/datasets) to run these tests"
-        )
+    A test executes a notebook exactly when it uses the ``run_smoke`` fixture, directly or through
+    ``smoke_metrics``; marking by fixture keeps a new test from being forgotten.
+    """
+    for item in items:
+        if "run_smoke" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.notebook)
 
 
 _SMOKE_CACHE: dict = {}
@@ -54,3 +48,28 @@ def run_smoke(smoke_dir):
         return _SMOKE_CACHE[key]
 
     return _run
+
+
+@pytest.fixture(params=[None, "ml-100k"], ids=["default-data", "ml-100k"])
+def smoke_dataset(request):
+    """The data set a notebook's claims are checked on: its default (None), then ml-100k when cached.
+
+    None passes no DATASET override, so the run is shared with test_notebooks.py's smoke runs.
+    """
+    if request.param == "ml-100k":
+        require_ml100k()
+    return request.param
+
+
+@pytest.fixture
+def smoke_metrics(run_smoke, smoke_dataset):
+    """``smoke_metrics("02")`` -> the metrics notebook 02 recorded in its smoke run on ``smoke_dataset``.
+
+    A test using it runs once per data set; it also asks for ``smoke_dataset`` when a claim depends on the data.
+    """
+
+    def _metrics(prefix: str) -> dict:
+        overrides = {"DATASET": smoke_dataset} if smoke_dataset else {}
+        return course.read_metrics(run_smoke(prefix, **overrides))
+
+    return _metrics

@@ -7,9 +7,22 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from recsys_utils import (BiasBaseline, GlobalMean, IdMap, ItemMean, UserMean, load_movielens, mae,
-                          make_low_rank_ratings, per_user_split, random_split, rmse, temporal_split)
-from recsys_utils._base import NotFittedError, UnknownIdWarning
+from recsys_utils import (
+    BiasBaseline,
+    GlobalMean,
+    IdMap,
+    ItemMean,
+    NotFittedError,
+    UnknownIdWarning,
+    UserMean,
+    load_movielens,
+    mae,
+    make_low_rank_ratings,
+    per_user_split,
+    random_split,
+    rmse,
+    temporal_split,
+)
 from recsys_utils.baselines import tune_bias_baseline
 from recsys_utils.splits import course_split
 
@@ -24,7 +37,8 @@ def test_rmse_and_mae_by_hand():
     y, p = [1, 2, 3, 4], [2, 2, 5, 4]
     assert rmse(y, p) == pytest.approx(np.sqrt((1 + 0 + 4 + 0) / 4))
     assert mae(y, p) == pytest.approx(3 / 4)
-    assert rmse(np.array([[3.0]]), [3.0]) == 0.0
+    with pytest.raises(ValueError, match=r"y_true must be 1-D, got shape \(1, 1\): pass 1-D arrays"):
+        rmse(np.array([[3.0]]), [3.0])
 
 
 @pytest.mark.parametrize("metric", [rmse, mae])
@@ -67,8 +81,8 @@ def _keys(df):
 
 
 @pytest.mark.parametrize("split", [
-    lambda r: random_split(r, 0.2, seed=1),
-    lambda r: per_user_split(r, 0.2, seed=1),
+    lambda r: random_split(r, 0.2, random_state=1),
+    lambda r: per_user_split(r, 0.2, random_state=1),
     lambda r: temporal_split(r, 0.2),
 ])
 def test_splits_are_a_partition(small, split):
@@ -80,7 +94,7 @@ def test_splits_are_a_partition(small, split):
 
 
 def test_per_user_split_keeps_every_test_user_in_train(small):
-    train, test = per_user_split(small.ratings, 0.2, seed=3)
+    train, test = per_user_split(small.ratings, 0.2, random_state=3)
     assert set(test["user_id"]) <= set(train["user_id"])
     n = small.ratings.groupby("user_id").size()
     held = test.groupby("user_id").size().reindex(n.index, fill_value=0)
@@ -89,16 +103,16 @@ def test_per_user_split_keeps_every_test_user_in_train(small):
 
 def test_per_user_split_keeps_min_train_for_tiny_users():
     df = pd.DataFrame({"user_id": [1, 2, 2], "item_id": [1, 1, 2], "rating": [3.0, 4, 5]})
-    train, test = per_user_split(df, 0.9, seed=0, min_train=1)
+    train, test = per_user_split(df, 0.9, random_state=0, min_train=1)
     assert train.groupby("user_id").size().tolist() == [1, 1]
 
 
 def test_splits_are_seeded(small):
-    a, _ = per_user_split(small.ratings, seed=5)
-    b, _ = per_user_split(small.ratings, seed=5)
-    c, _ = per_user_split(small.ratings, seed=6)
+    a, _ = per_user_split(small.ratings, random_state=5)
+    b, _ = per_user_split(small.ratings, random_state=5)
+    c, _ = per_user_split(small.ratings, random_state=6)
     assert a.index.equals(b.index) and not a.index.equals(c.index)
-    assert course_split(small.ratings)[1].index.equals(per_user_split(small.ratings, 0.2, seed=42)[1].index)
+    assert course_split(small.ratings)[1].index.equals(per_user_split(small.ratings, 0.2, random_state=42)[1].index)
 
 
 def test_temporal_split_holds_out_each_users_latest(small):
@@ -109,9 +123,9 @@ def test_temporal_split_holds_out_each_users_latest(small):
 
 
 @pytest.mark.parametrize("kwargs, msg", [
-    ({"test_size": 0}, "test_size must be a fraction strictly between 0 and 1"),
+    ({"test_size": 0}, r"test_size must be a fraction in \(0, 1\), got 0"),
     ({"test_size": 1.5}, "test_size must be a fraction"),
-    ({"min_train": 0}, "min_train must be a positive integer"),
+    ({"min_train": 0}, "min_train must be an integer >= 1, got 0"),
 ])
 def test_split_errors(small, kwargs, msg):
     with pytest.raises(ValueError, match=msg):
@@ -125,7 +139,7 @@ def test_temporal_split_needs_timestamps():
 
 # --- synthetic data -------------------------------------------------------
 def test_synthetic_truth_explains_ratings_up_to_the_noise():
-    s = make_low_rank_ratings(n_users=300, n_items=200, rank=4, density=0.2, noise=0.3, seed=1)
+    s = make_low_rank_ratings(n_users=300, n_items=200, n_factors=4, density=0.2, noise=0.3, random_state=1)
     r = s.ratings
     resid = r["rating"] - s.true_rating(r["user_id"], r["item_id"])
     assert resid.std() == pytest.approx(0.3, rel=0.05)
@@ -134,14 +148,14 @@ def test_synthetic_truth_explains_ratings_up_to_the_noise():
     assert len(r) == pytest.approx(0.2 * 300 * 200, rel=0.05)
     # the noiseless interaction matrix has exactly the requested rank
     assert np.linalg.matrix_rank(s.user_factors @ s.item_factors.T) == 4
-    again = make_low_rank_ratings(n_users=300, n_items=200, rank=4, density=0.2, noise=0.3, seed=1)
+    again = make_low_rank_ratings(n_users=300, n_items=200, n_factors=4, density=0.2, noise=0.3, random_state=1)
     pd.testing.assert_frame_equal(r, again.ratings)
 
 
 @pytest.mark.parametrize("kwargs, msg", [
-    ({"rank": 0}, "rank must be a positive integer"),
+    ({"n_factors": 0}, "n_factors must be an integer >= 1, got 0"),
     ({"density": 0}, "density must be in"),
-    ({"noise": -1}, "noise must be >= 0"),
+    ({"noise": -1}, "noise must be a non-negative finite number, got -1"),
 ])
 def test_synthetic_errors(kwargs, msg):
     with pytest.raises(ValueError, match=msg):
@@ -161,10 +175,10 @@ def test_mean_baselines_by_hand():
 
 def test_bias_baseline_equals_the_ridge_solution():
     """Alternating updates converge to the joint least-squares solution."""
-    s = make_low_rank_ratings(n_users=40, n_items=30, rank=2, density=0.3, seed=2)
+    s = make_low_rank_ratings(n_users=40, n_items=30, n_factors=2, density=0.3, random_state=2)
     r = s.ratings
     reg_u, reg_i = 3.0, 5.0
-    model = BiasBaseline(reg_user=reg_u, reg_item=reg_i, n_iter=300).fit(r)
+    model = BiasBaseline(reg_user=reg_u, reg_item=reg_i, n_epochs=300).fit(r)
     nu, ni = 40, 30
     X = np.zeros((len(r), nu + ni))
     X[np.arange(len(r)), r["user_id"]] = 1
@@ -205,8 +219,8 @@ def test_predict_errors():
         UserMean().predict([1], [1])
     with pytest.raises(ValueError, match="got 2 user ids but 1 item ids"):
         UserMean().fit(TOY).predict([1, 2], [10])
-    with pytest.raises(ValueError, match="n_iter must be a positive integer"):
-        BiasBaseline(n_iter=0).fit(TOY)
+    with pytest.raises(ValueError, match="n_epochs must be an integer >= 1, got 0"):
+        BiasBaseline(n_epochs=0).fit(TOY)
 
 
 def test_bias_baseline_beats_global_mean_on_the_course_split(small):
@@ -219,10 +233,11 @@ def test_bias_baseline_beats_global_mean_on_the_course_split(small):
 
 def test_tune_bias_baseline_chooses_on_validation_only(small):
     train, test = course_split(small.ratings)
-    model, sweep = tune_bias_baseline(train, regs=[0, 3, 100], seed=1)
+    model, sweep = tune_bias_baseline(train, regs=[0, 3, 100], random_state=1)
     assert model.reg_user == model.reg_item == sweep["validation RMSE"].idxmin() == 3
-    fit_part, valid = course_split(train, seed=1)
+    fit_part, valid = course_split(train, random_state=1)
     assert not (_keys(valid) & _keys(test)) and not (_keys(fit_part) & _keys(test))
     manual = BiasBaseline(100, 100).fit(fit_part)
-    assert sweep.loc[100, "validation RMSE"] == pytest.approx(rmse(valid["rating"], manual.predict(valid["user_id"], valid["item_id"])))
+    manual_rmse = rmse(valid["rating"], manual.predict(valid["user_id"], valid["item_id"]))
+    assert sweep.loc[100, "validation RMSE"] == pytest.approx(manual_rmse)
     assert not hasattr(model, "ids_"), "returned unfitted"

@@ -16,7 +16,7 @@ import pytest
 from recsys_utils import data as D
 from recsys_utils.data import DatasetError, load_movielens
 
-from conftest import require_ml100k
+from helpers import require_ml100k
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "datasets"
 SHIPPED_SMALL = D.SHIPPED_DIR / "ml-latest-small"
@@ -46,7 +46,8 @@ def test_year_parsed_from_titles_including_ranges():
 
 
 def test_unknown_name_lists_the_choices():
-    with pytest.raises(ValueError, match=r"unknown data set 'ml-5k': choose one of 'ml-latest-small', 'ml-100k', 'ml-1m'"):
+    with pytest.raises(ValueError,
+                       match=r"unknown data set 'ml-5k': choose one of 'ml-latest-small', 'ml-100k', 'ml-1m'"):
         load_movielens("ml-5k")
 
 
@@ -74,7 +75,8 @@ def test_checksum_mismatch_says_how_to_fix(home):
     raw = bytearray((folder / "ratings.csv").read_bytes())
     raw[100] ^= 1
     (folder / "ratings.csv").write_bytes(raw)
-    with pytest.raises(DatasetError, match=r"ratings.csv failed its SHA-256 check .*delete the folder .* to re-download"):
+    with pytest.raises(DatasetError,
+                       match=r"ratings.csv failed its SHA-256 check .*delete the folder .* to re-download"):
         load_movielens()
 
 
@@ -94,7 +96,7 @@ def test_half_written_cache_is_detected(home):
 
 
 def test_shipped_copy_error_points_at_git():
-    assert "git checkout -- data/ml-latest-small" in D._fix_hint("ml-latest-small", SHIPPED_SMALL)
+    assert "git checkout -- data/ml-latest-small" in D._fix_hint(D.DATASETS["ml-latest-small"], SHIPPED_SMALL)
 
 
 def test_errors_are_one_line(home):
@@ -190,7 +192,8 @@ def require_ml100k_source():
 
 def test_http_404_is_reported_with_what_to_do(dl):
     www, cache = dl
-    with pytest.raises(DatasetError, match=r"the server answered 404 .*ml-100k\.zip; fetch .* yourself and unzip it into .*ml-latest-small' ships with the course and works offline"):
+    with pytest.raises(DatasetError, match=r"the server answered 404 .*ml-100k\.zip; fetch .* yourself and unzip it "
+                                           r"into .*ml-latest-small' ships with the course and works offline"):
         load_movielens("ml-100k")
     assert _leftovers(cache) == []
 
@@ -243,7 +246,8 @@ def test_member_escaping_the_folder_is_refused(dl, tmp_path):
 def test_corrupt_member_in_download_is_refused_and_nothing_kept(dl):
     www, cache = dl
     _zip_folder(SHIPPED_SMALL, www / "ml-latest-small.zip", "ml-latest-small", replace={"ratings.csv": b"userId\n"})
-    with pytest.raises(DatasetError, match="ratings.csv in the downloaded ml-latest-small.zip is missing or failed its check"):
+    with pytest.raises(DatasetError,
+                       match="ratings.csv in the downloaded ml-latest-small.zip is missing or failed its check"):
         D.download("ml-latest-small")
     assert _leftovers(cache) == []
 
@@ -315,24 +319,46 @@ def test_official_split_errors():
 # ---------------------------------------------------------------------------
 # ml-1m: the genuine users/movies files, with ratings made to the published counts
 # ---------------------------------------------------------------------------
-def _fake_ml1m(home: Path, n_ratings=1_000_209):
-    folder = home / "ml-1m"
-    folder.mkdir(parents=True)
-    src = SHARED / "ml-1m-partial"
-    if not (src / "movies.dat").exists():
-        pytest.skip(f"no ml-1m users/movies files at {src}")
-    for f in ("movies.dat", "users.dat"):
-        shutil.copy(src / f, folder / f)
-    movie_ids = np.array([int(line.split(b"::")[0]) for line in (src / "movies.dat").read_bytes().splitlines()])
+ML1M_SOURCE = SHARED / "ml-1m-partial"
+
+
+def ml1m_ratings_lines(n_ratings=1_000_209) -> tuple:
+    """The first ``n_ratings`` (at least 6,040) lines of a plausible ratings.dat: every (user, movie) pair once,
+    all 6,040 users of the genuine users.dat and 3,706 movies of its movies.dat rated, whole stars 1-5."""
+    return _ml1m_lines()[:n_ratings]
+
+
+@functools.lru_cache(maxsize=1)
+def _ml1m_lines(n_ratings=1_000_209) -> tuple:
+    movie_ids = np.array([int(line.split(b"::")[0]) for line in (ML1M_SOURCE / "movies.dat").read_bytes().splitlines()])
     rng = np.random.default_rng(0)
     rated = np.sort(rng.choice(movie_ids, 3_706, replace=False))
-    users = np.r_[np.arange(1, 6_041), rng.integers(1, 6_041, n_ratings - 6_040)]
-    items = np.r_[rated, rated[rng.integers(0, 3_706, n_ratings - 3_706)]][: n_ratings]
-    users = users[:n_ratings]
+    grid = 6_040 * 3_706  # pair k is (user k // 3706 + 1, movie rated[k % 3706])
+    cover = np.arange(6_040) * 3_706 + np.arange(6_040) % 3_706  # every user and every movie once
+    rest = rng.choice(grid, n_ratings, replace=False)
+    keys = np.r_[cover, rest[~np.isin(rest, cover)][: n_ratings - 6_040]]
+    users, items = keys // 3_706 + 1, rated[keys % 3_706]
     ratings = rng.integers(1, 6, n_ratings)
     ts = rng.integers(956_703_932, 1_046_454_590, n_ratings)
-    lines = "\n".join(f"{u}::{i}::{r}::{t}" for u, i, r, t in zip(users, items, ratings, ts))
-    (folder / "ratings.dat").write_text(lines + "\n")
+    return tuple(f"{u}::{i}::{r}::{t}" for u, i, r, t in zip(users, items, ratings, ts))
+
+
+@functools.lru_cache(maxsize=2)
+def _joined(n_ratings) -> str:
+    return "\n".join(ml1m_ratings_lines(n_ratings)) + "\n"
+
+
+def _fake_ml1m(home: Path, n_ratings=1_000_209, lines=None):
+    """An ml-1m folder in ``home``: the genuine movies.dat and users.dat, and ``lines`` (default:
+    :func:`ml1m_ratings_lines`) as ratings.dat."""
+    folder = home / "ml-1m"
+    folder.mkdir(parents=True)
+    if not (ML1M_SOURCE / "movies.dat").exists():
+        pytest.skip(f"no ml-1m users/movies files at {ML1M_SOURCE}")
+    for f in ("movies.dat", "users.dat"):
+        shutil.copy(ML1M_SOURCE / f, folder / f)
+    text = _joined(n_ratings) if lines is None else "\n".join(lines) + "\n"
+    (folder / "ratings.dat").write_text(text)
     return folder
 
 
@@ -349,7 +375,8 @@ def test_ml1m_parses_latin1_titles_and_coded_user_fields(home):
 
 def test_ml1m_count_mismatch_is_detected(home):
     _fake_ml1m(home, n_ratings=999_000)
-    with pytest.raises(DatasetError, match=r"ml-1m at .* does not match its published counts: ratings 999,000 \(published 1,000,209\)"):
+    with pytest.raises(DatasetError, match=r"ml-1m at .* does not match its published counts: "
+                                           r"ratings 999,000 \(published 1,000,209\)"):
         load_movielens("ml-1m")
 
 

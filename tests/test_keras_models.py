@@ -45,7 +45,7 @@ def test_one_hot_times_dense_weights_equals_embedding_lookup():
 
 
 def test_mf_output_is_dot_plus_biases_plus_mean():
-    model = km.build_mf_model(N_USERS, N_ITEMS, n_factors=4, reg=0.1, global_mean=3.25, seed=0)
+    model = km.build_mf_model(N_USERS, N_ITEMS, n_factors=4, reg=0.1, global_mean=3.25, random_state=0)
     _set_random_weights(model)
     x = _pairs()
     w = km.mf_weights(model)
@@ -58,7 +58,7 @@ def test_mf_output_is_dot_plus_biases_plus_mean():
 
 
 def test_mf_without_bias_is_plain_dot():
-    model = km.build_mf_model(N_USERS, N_ITEMS, n_factors=2, use_bias=False, seed=0)
+    model = km.build_mf_model(N_USERS, N_ITEMS, n_factors=2, use_bias=False, random_state=0)
     _set_random_weights(model)
     w = km.mf_weights(model)
     x = _pairs()
@@ -70,7 +70,7 @@ def test_mf_without_bias_is_plain_dot():
 def test_per_rating_loss_equals_numpy_objective():
     """One full batch: Keras loss = mean(e^2) + reg mean(|p_u|^2 + |q_i|^2) + ... = 2 J / n of recsys_utils.mf."""
     reg, mu = 0.3, 3.0
-    model = km.build_mf_model(N_USERS, N_ITEMS, n_factors=3, reg=reg, global_mean=mu, seed=0)
+    model = km.build_mf_model(N_USERS, N_ITEMS, n_factors=3, reg=reg, global_mean=mu, random_state=0)
     _set_random_weights(model)
     x = _pairs(n=20)
     r = np.random.default_rng(2).integers(1, 6, 20).astype(float)
@@ -82,7 +82,7 @@ def test_per_rating_loss_equals_numpy_objective():
 
 def test_weights_mode_penalizes_whole_tables():
     reg = 0.2
-    model = km.build_mf_model(N_USERS, N_ITEMS, n_factors=3, reg=reg, reg_mode="weights", seed=0)
+    model = km.build_mf_model(N_USERS, N_ITEMS, n_factors=3, reg=reg, reg_mode="weights", random_state=0)
     _set_random_weights(model)
     x = _pairs(n=6)
     r = np.full(6, 3.0)
@@ -93,7 +93,7 @@ def test_weights_mode_penalizes_whole_tables():
 
 
 def test_deep_model_article_architecture_and_forward_pass():
-    model = km.build_deep_model(N_USERS, N_ITEMS, k=8, seed=0)
+    model = km.build_deep_model(N_USERS, N_ITEMS, n_factors=8, random_state=0)
     dense = [layer for layer in model.layers if isinstance(layer, keras.layers.Dense)]
     drops = [layer.rate for layer in model.layers if isinstance(layer, keras.layers.Dropout)]
     assert [d.units for d in dense] == [128, 32, 8, 1] and drops == [0.2, 0.5, 0.5, 0.5]
@@ -114,8 +114,8 @@ def test_deep_model_article_architecture_and_forward_pass():
 
 def test_softmax_variant_probabilities_expected_and_argmax():
     levels = np.array([1.0, 2.0, 3.0, 4.0, 5.0])
-    model = km.build_deep_model(N_USERS, N_ITEMS, k=4, hidden=(6,), dropout=(0.1, 0.1), output="softmax",
-                                n_classes=5, seed=0)
+    model = km.build_deep_model(N_USERS, N_ITEMS, n_factors=4, hidden=(6,), dropout=(0.1, 0.1), output="softmax",
+                                n_classes=5, random_state=0)
     _set_random_weights(model)
     x = _pairs()
     probs = model.predict(x, verbose=0)
@@ -129,7 +129,8 @@ def test_softmax_variant_probabilities_expected_and_argmax():
 
 def test_side_features_from_a_dataset_and_their_inputs():
     ds = SimpleNamespace(
-        items=pd.DataFrame({"item_id": [10, 20, 30], "title": ["a", "b", "c"], "year": pd.array([1990, None, 2000], "Int64"),
+        items=pd.DataFrame({"item_id": [10, 20, 30], "title": ["a", "b", "c"],
+                            "year": pd.array([1990, None, 2000], "Int64"),
                             "genres": ["Comedy|Drama", "Drama", "(no genres listed)"]}),
         users=pd.DataFrame({"user_id": [1, 2], "age": [20, 40], "gender": ["M", "F"], "occupation": ["x", "y"],
                             "zip": ["55455", "T8H1N"]}),
@@ -145,11 +146,13 @@ def test_side_features_from_a_dataset_and_their_inputs():
     np.testing.assert_array_equal(feats.user_tables["zip_region"], [0, 1])  # '5' < 'other'
     inputs = km.make_inputs(ratings, ids, feats)
     np.testing.assert_array_equal(inputs["gender"], [1, 0, 0])  # F=0, M=1
-    model = km.build_deep_model(ids.n_users, ids.n_items, k=3, hidden=(4,), dropout=(0, 0), side_features=feats.specs,
-                                seed=0)
-    assert km.predict_ratings(model, ratings, ids, feats).shape == (3,)
-    hybrid = km.build_hybrid_model(ids.n_users, ids.n_items, n_factors=2, k=3, side_features=feats.subset(["year"]).specs,
-                                   global_mean=4.0, seed=0)
+    model = km.build_deep_model(ids.n_users, ids.n_items, n_factors=3, hidden=(4,), dropout=(0, 0),
+                                side_features=feats.specs, random_state=0)
+    # from a table, the features are looked up per row: the same numbers as predict on make_inputs
+    np.testing.assert_allclose(km.predict_ratings(model, ratings, ids, feats),
+                               model.predict(inputs, verbose=0)[:, 0], rtol=1e-5, atol=1e-6)
+    hybrid = km.build_hybrid_model(ids.n_users, ids.n_items, n_factors=2, n_mlp_factors=3,
+                                   side_features=feats.subset(["year"]).specs, global_mean=4.0, random_state=0)
     # the MLP output starts at zero, so an untrained hybrid model is plain MF
     w = km.mf_weights(hybrid)
     x = km.make_inputs(ratings, ids, feats.subset(["year"]))
@@ -160,14 +163,14 @@ def test_side_features_from_a_dataset_and_their_inputs():
 def test_predict_table_with_unknown_ids_uses_fallback():
     train = pd.DataFrame({"user_id": [1, 2, 3], "item_id": [10, 20, 10], "rating": [4.0, 3.0, 5.0]})
     ids = IdMap.from_ratings(train)
-    mf = km.build_mf_model(ids.n_users, ids.n_items, n_factors=2, global_mean=4.0, seed=0)
+    mf = km.build_mf_model(ids.n_users, ids.n_items, n_factors=2, global_mean=4.0, random_state=0)
     _set_random_weights(mf)
     w = km.mf_weights(mf)
     table = pd.DataFrame({"user_id": [1, 9, 2], "item_id": [99, 10, 20]})
     pred = km.predict_ratings(mf, table, ids, clip=(1, 5))
     assert pred[0] == pytest.approx(np.clip(4.0 + w["bu"][0], 1, 5), rel=1e-6)  # known user, unknown item
     assert pred[1] == pytest.approx(np.clip(4.0 + w["bi"][0], 1, 5), rel=1e-6)
-    deep = km.build_deep_model(ids.n_users, ids.n_items, k=2, hidden=(2,), dropout=(0, 0), seed=0)
+    deep = km.build_deep_model(ids.n_users, ids.n_items, n_factors=2, hidden=(2,), dropout=(0, 0), random_state=0)
     with pytest.raises(ValueError, match="unknown to ids: pass fallback="):
         km.predict_ratings(deep, table, ids)
     assert km.predict_ratings(deep, table, ids, fallback=3.5)[:2].tolist() == [3.5, 3.5]
@@ -176,8 +179,8 @@ def test_predict_table_with_unknown_ids_uses_fallback():
 # --------------------------------------------------------------------------- reproducibility, persistence
 def _tiny_fit(seed):
     x, r = _pairs(n=60, seed=4), np.random.default_rng(5).integers(1, 6, 60).astype(float)
-    model = km.build_deep_model(N_USERS, N_ITEMS, k=4, hidden=(5,), dropout=(0.3, 0.3), seed=seed)
-    hist = km.fit_model(model, x, r, epochs=2, batch_size=16, seed=seed)
+    model = km.build_deep_model(N_USERS, N_ITEMS, n_factors=4, hidden=(5,), dropout=(0.3, 0.3), random_state=seed)
+    hist = km.fit_model(model, x, r, n_epochs=2, batch_size=16, random_state=seed)
     return model, hist
 
 
@@ -192,23 +195,23 @@ def test_seeded_training_is_reproducible():
 
 def test_early_stopping_restores_best_weights_and_logs_validation():
     x, r = _pairs(n=40, seed=6), np.random.default_rng(7).integers(1, 6, 40).astype(float)
-    model = km.build_mf_model(N_USERS, N_ITEMS, n_factors=3, global_mean=3.0, learning_rate=0.5, seed=0)
+    model = km.build_mf_model(N_USERS, N_ITEMS, n_factors=3, global_mean=3.0, learning_rate=0.5, random_state=0)
     vx, vr = _pairs(n=10, seed=8), np.full(10, 3.0)
-    hist = km.fit_model(model, x, r, validation_data=(vx, vr), epochs=30, batch_size=40, patience=2, seed=0)
+    hist = km.fit_model(model, x, r, validation_data=(vx, vr), n_epochs=30, batch_size=40, patience=2, random_state=0)
     assert {"loss", "rmse", "val_loss", "val_rmse"} <= set(hist.columns)
     best = hist["val_rmse"].min()
-    assert km.predict_ratings(model, vx).shape == (10,)
     assert np.sqrt(np.mean((km.predict_ratings(model, vx) - vr) ** 2)) == pytest.approx(best, rel=1e-4)
 
 
 @pytest.mark.parametrize("kind", ["mf", "deep_side"])
 def test_saved_keras_model_reloads_with_identical_predictions(tmp_path, kind):
     if kind == "mf":
-        model = km.build_mf_model(N_USERS, N_ITEMS, n_factors=3, reg=0.05, global_mean=3.5, seed=0)
+        model = km.build_mf_model(N_USERS, N_ITEMS, n_factors=3, reg=0.05, global_mean=3.5, random_state=0)
         x = _pairs()
     else:
         side = {"genre": km.numeric(2), "occupation": km.categorical(3, 2)}
-        model = km.build_deep_model(N_USERS, N_ITEMS, k=3, hidden=(4,), dropout=(0.2, 0.2), side_features=side, seed=0)
+        model = km.build_deep_model(N_USERS, N_ITEMS, n_factors=3, hidden=(4,), dropout=(0.2, 0.2), side_features=side,
+                                    random_state=0)
         x = {**_pairs(), "genre": np.ones((11, 2), "float32"), "occupation": np.arange(11, dtype="int32") % 3}
     _set_random_weights(model)
     path = tmp_path / "model.keras"
@@ -221,18 +224,18 @@ def test_saved_keras_model_reloads_with_identical_predictions(tmp_path, kind):
 
 # --------------------------------------------------------------------------- invalid arguments
 @pytest.mark.parametrize("kwargs, message", [
-    ({"k": 0}, r"k must be an integer >= 1, got 0"),
-    ({"k": -3}, r"k must be an integer >= 1"),
-    ({"k": 2.5}, r"k must be an integer >= 1"),
-    ({"dropout": (0.2, 1.0, 0.5, 0.5)}, r"every dropout rate must lie in \[0, 1\), got 1.0"),
-    ({"dropout": (-0.1, 0.5, 0.5, 0.5)}, r"every dropout rate must lie in \[0, 1\), got -0.1"),
+    ({"n_factors": 0}, r"n_factors must be an integer >= 1, got 0"),
+    ({"n_factors": -3}, r"n_factors must be an integer >= 1"),
+    ({"n_factors": 2.5}, r"n_factors must be an integer >= 1"),
+    ({"dropout": (0.2, 1.0, 0.5, 0.5)}, r"every dropout rate \(in .*\) must be a fraction in \[0, 1\), got 1.0"),
+    ({"dropout": (-0.1, 0.5, 0.5, 0.5)}, r"every dropout rate \(in .*\) must be a fraction in \[0, 1\), got -0.1"),
     ({"dropout": (0.2, 0.5)}, r"dropout needs one rate before each of the 3 hidden layers .* got 2"),
     ({"hidden": (128, 0, 8)}, r"every hidden layer size must be an integer >= 1"),
-    ({"output": "ordinal"}, r"output must be 'regression' or 'softmax'"),
+    ({"output": "ordinal"}, r"output must be one of 'regression', 'softmax', got 'ordinal'"),
     ({"output": "softmax"}, r"n_classes \(for output='softmax'\) must be an integer >= 2, got None"),
     ({"side_features": {"age": {"kind": "text"}}}, r"side feature 'age': spec must come from categorical"),
     ({"side_features": {"user": km.numeric(1)}}, r"side feature name 'user' is reserved"),
-    ({"learning_rate": 0}, r"learning_rate must be a finite number"),
+    ({"learning_rate": 0}, r"learning_rate must be a positive finite number, got 0"),
 ])
 def test_deep_model_rejects_bad_arguments(kwargs, message):
     with pytest.raises(ValueError, match=message):
@@ -241,10 +244,10 @@ def test_deep_model_rejects_bad_arguments(kwargs, message):
 
 @pytest.mark.parametrize("args, kwargs, message", [
     ((0, 5), {}, r"n_users must be an integer >= 1, got 0"),
-    ((5, 5), {"n_factors": 0}, r"n_factors \(k\) must be an integer >= 1, got 0"),
-    ((5, 5), {"reg": -1.0}, r"reg must be a finite number >= 0"),
-    ((5, 5), {"reg": float("nan")}, r"reg must be a finite number >= 0"),
-    ((5, 5), {"reg_mode": "l1"}, r"reg_mode must be 'per_rating' or 'weights'"),
+    ((5, 5), {"n_factors": 0}, r"n_factors must be an integer >= 1, got 0"),
+    ((5, 5), {"reg": -1.0}, r"reg must be a non-negative finite number, got -1.0"),
+    ((5, 5), {"reg": float("nan")}, r"reg must be a non-negative finite number, got nan"),
+    ((5, 5), {"reg_mode": "l1"}, r"reg_mode must be one of 'per_rating', 'weights', got 'l1'"),
 ])
 def test_mf_model_rejects_bad_arguments(args, kwargs, message):
     with pytest.raises(ValueError, match=message):
@@ -252,7 +255,7 @@ def test_mf_model_rejects_bad_arguments(args, kwargs, message):
 
 
 def test_bad_inputs_are_rejected_before_training():
-    model = km.build_mf_model(N_USERS, N_ITEMS, n_factors=2, seed=0)
+    model = km.build_mf_model(N_USERS, N_ITEMS, n_factors=2, random_state=0)
     ok = _pairs(n=4)
     r = np.ones(4)
     cases = [
@@ -268,9 +271,9 @@ def test_bad_inputs_are_rejected_before_training():
     ]
     for x, y, message in cases:
         with pytest.raises(ValueError, match=message):
-            km.fit_model(model, x, y, epochs=1)
+            km.fit_model(model, x, y, n_epochs=1)
     with pytest.raises(ValueError, match="epochs must be an integer >= 1, got 0"):
-        km.fit_model(model, ok, r, epochs=0)
+        km.fit_model(model, ok, r, n_epochs=0)
     with pytest.raises(ValueError, match=r"validation inputs\['item'\] has index 99"):
         km.fit_model(model, ok, r, validation_data=({"user": ok["user"], "item": np.array([0, 1, 2, 99])}, r))
 
@@ -283,10 +286,11 @@ def test_helpers_reject_bad_input():
     with pytest.raises(ValueError, match=r"rating 3.7 is not one of the levels"):
         km.to_classes([3.7], [3.0, 3.5, 4.0])
     side = {"genre": km.numeric(2)}
-    model = km.build_deep_model(2, 2, k=2, hidden=(2,), dropout=(0, 0), side_features=side, seed=0)
+    model = km.build_deep_model(2, 2, n_factors=2, hidden=(2,), dropout=(0, 0), side_features=side, random_state=0)
     with pytest.raises(ValueError, match=r"\['genre'\] must have shape \(n, 2\), got \(2, 3\)"):
         km.predict_ratings(model, {"user": [0, 1], "item": [0, 1], "genre": np.ones((2, 3))})
-    softmax = km.build_deep_model(2, 2, k=2, hidden=(2,), dropout=(0, 0), output="softmax", n_classes=3, seed=0)
+    softmax = km.build_deep_model(2, 2, n_factors=2, hidden=(2,), dropout=(0, 0), output="softmax", n_classes=3,
+                                  random_state=0)
     with pytest.raises(ValueError, match=r"needs levels="):
         km.predict_ratings(softmax, {"user": [0, 1], "item": [0, 1]})
     with pytest.raises(ValueError, match="has no MF layers"):

@@ -7,10 +7,17 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from recsys_utils import make_low_rank_ratings, random_split, rmse
-from recsys_utils._base import NotFittedError, UnknownIdWarning
-from recsys_utils.mf import (MatrixFactorization, als_half_step, group_by_index, objective,
-                             objective_gradients, predict_raw, rating_gradients, sgd_epoch)
+from recsys_utils import NotFittedError, UnknownIdWarning, make_low_rank_ratings, random_split, rmse
+from recsys_utils.mf import (
+    MatrixFactorization,
+    als_half_step,
+    group_by_index,
+    objective,
+    objective_gradients,
+    predict_raw,
+    rating_gradients,
+    sgd_epoch,
+)
 
 REG, REG_BIAS = 0.3, 0.07
 
@@ -157,7 +164,7 @@ def test_objective_never_increases_across_als_sweeps(tiny):
 
 
 def test_model_objective_falls_with_more_sweeps():
-    data = make_low_rank_ratings(n_users=60, n_items=50, rank=3, density=0.3, seed=1).ratings
+    data = make_low_rank_ratings(n_users=60, n_items=50, n_factors=3, density=0.3, random_state=1).ratings
     values = [MatrixFactorization(n_factors=3, reg=0.05, n_epochs=n, random_state=0).fit(data).objective(data)
               for n in (1, 2, 4, 8)]
     assert np.all(np.diff(values) <= 0), values
@@ -166,8 +173,8 @@ def test_model_objective_falls_with_more_sweeps():
 # --- the estimator on synthetic data with a known truth ---------------------
 @pytest.fixture(scope="module")
 def synth():
-    data = make_low_rank_ratings(n_users=300, n_items=200, rank=4, density=0.5, noise=0.2, seed=0)
-    train, test = random_split(data.ratings, test_size=0.2, seed=0)
+    data = make_low_rank_ratings(n_users=300, n_items=200, n_factors=4, density=0.5, noise=0.2, random_state=0)
+    train, test = random_split(data.ratings, test_size=0.2, random_state=0)
     return data, train, test
 
 
@@ -195,7 +202,8 @@ def test_learned_attributes_and_history(synth):
     assert model.global_mean_ == pytest.approx(train["rating"].mean())
     h = model.history_
     assert list(h.columns) == ["epoch", "train_rmse", "eval_rmse"] and list(h["epoch"]) == [1, 2, 3, 4]
-    assert h["train_rmse"].iloc[-1] == pytest.approx(rmse(train["rating"], model.predict(train["user_id"], train["item_id"])))
+    train_rmse = rmse(train["rating"], model.predict(train["user_id"], train["item_id"]))
+    assert h["train_rmse"].iloc[-1] == pytest.approx(train_rmse)
     assert h["train_rmse"].is_monotonic_decreasing
     no_eval = MatrixFactorization(n_factors=2, n_epochs=2, random_state=0).fit(train)
     assert no_eval.history_["eval_rmse"].isna().all()
@@ -273,7 +281,7 @@ GOOD = pd.DataFrame({"user_id": [1, 1, 2, 2], "item_id": [1, 2, 1, 3], "rating":
     (dict(n_factors=0), "n_factors must be an integer >= 1"),
     (dict(n_epochs=0), "n_epochs must be an integer >= 1"),
     (dict(batch_size=0), "batch_size must be an integer >= 1"),
-    (dict(method="svd"), "method must be 'als' or 'sgd', got 'svd'"),
+    (dict(method="svd"), "method must be one of 'als', 'sgd', got 'svd'"),
     (dict(reg=-0.1), "reg must be a non-negative finite number"),
     (dict(reg_bias=float("nan")), "reg_bias must be a non-negative finite number"),
     (dict(lr=0), "lr must be a positive finite number"),

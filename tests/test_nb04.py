@@ -1,12 +1,15 @@
-"""Notebook 04's claims, checked on its smoke run (papermill, smoke parameters)."""
+"""Notebook 04's claims, checked on its smoke run (papermill, smoke parameters) and on its committed run."""
+
 from __future__ import annotations
 
-from recsys_utils import course
+from helpers import committed_metrics
 
-from conftest import require_ml100k
+# side features the deep models get: genres and year; ml-100k adds age, gender, occupation and zip region
+N_SIDE_FEATURES = {None: 2, "ml-100k": 6}
 
 
-def _check(m, n_side):
+def test_nb04_deep_models(smoke_metrics, smoke_dataset):
+    m = smoke_metrics("04")
     # the per-row loop and the vectorized predict give the same numbers
     assert m["loop_vs_vectorized_max_diff"] < 1e-4
     # every deep model trained with early stopping beats predicting the global mean on the test set
@@ -15,20 +18,11 @@ def _check(m, n_side):
         assert m[key] < m["global_mean_test_rmse"], key
     # the improved model (MF + MLP) is at least as good as the bias baseline
     assert m["hybrid_test_rmse"] < m["bias_baseline_test_rmse"] + 0.01
-    assert m["n_side_features"] == n_side
-
-
-def test_nb04_deep_models(run_smoke):
-    _check(course.read_metrics(run_smoke("04")), n_side=2)  # genres, year
-
-
-def test_nb04_on_ml100k_uses_user_features(run_smoke):
-    require_ml100k()
-    _check(course.read_metrics(run_smoke("04", DATASET="ml-100k")), n_side=6)  # + age, gender, occupation, zip
+    assert m["n_side_features"] == N_SIDE_FEATURES[smoke_dataset]
 
 
 def test_nb04_default_run_improved_model_beats_the_article():
-    m = course.read_metrics(course.notebooks(["04"])[0])
+    m = committed_metrics("04")
     assert m["article_test_rmse"] < m["global_mean_test_rmse"]
     assert m["softmax_expected_test_rmse"] < m["global_mean_test_rmse"]
     # expected rating beats argmax on RMSE; argmax beats it on exact-level accuracy
@@ -40,13 +34,13 @@ def test_nb04_default_run_improved_model_beats_the_article():
 
 def test_nb04_default_run_is_the_articles_recipe():
     """The committed run trains the article's model for the article's 50 epochs, and reports a real gap."""
-    m = course.read_metrics(course.notebooks(["04"])[0])
+    m = committed_metrics("04")
     assert m["article_epochs"] == 50
     assert m["article_test_rmse"] > m["article_train_rmse"] + 0.1
 
 
 def test_nb04_default_run_best_model_beats_surprise_on_the_same_split():
-    """benchmarks/bench_mf.py runs Surprise's tuned SVD on the course split; notebook 04 reads it from results/mf.csv."""
-    m = course.read_metrics(course.notebooks(["04"])[0])
+    """benchmarks/bench_mf.py runs Surprise's tuned SVD on the course split; notebook 04 reads it from results/mf.csv"""
+    m = committed_metrics("04")
     ours = min(m["numpy_mf_test_rmse"], m["keras_mf_test_rmse"], m["hybrid_test_rmse"])
     assert ours < m["surprise_tuned_svd_course_rmse"]

@@ -4,14 +4,12 @@ The smoke run trains every deep model for only a couple of epochs with large bat
 only directions with wide margins are asserted (smoke values on ml-latest-small in the
 comments; the default run widens every one of these margins).
 """
+
 from __future__ import annotations
 
-from recsys_utils import course
 
-from conftest import require_ml100k
-
-
-def _check(m):
+def test_nb05_dropout_and_capacity_directions(smoke_metrics):
+    m = smoke_metrics("05")
     # dropout raises the inference-mode training error (smoke: 0.81 without, 1.28 at rate 0.5) ...
     assert m["dropout05_train_rmse"] > m["dropout0_train_rmse"] + 0.05
     assert m["dropout05_train_rmse"] > m["dropout02_train_rmse"]
@@ -31,11 +29,3 @@ def _check(m):
     assert m["best_test_rmse"] == m["best_mf_test_rmse"] < m["best_deep_test_rmse"]
     assert 0.75 < m["best_test_rmse"] < 0.95
 
-
-def test_nb05_dropout_and_capacity_directions(run_smoke):
-    _check(course.read_metrics(run_smoke("05")))
-
-
-def test_nb05_on_ml100k(run_smoke):
-    require_ml100k()
-    _check(course.read_metrics(run_smoke("05", DATASET="ml-100k")))

@@ -1,12 +1,10 @@
 """Notebook 07's claims, checked on its smoke run (papermill, smoke parameters). Needs pyspark and Java."""
+
 from __future__ import annotations
 
 import pytest
 
-from recsys_utils import course
 from recsys_utils.spark import java_available, pyspark_available
-
-from conftest import require_ml100k
 
 
 @pytest.fixture(autouse=True)
@@ -17,10 +15,12 @@ def _need_spark():
         pytest.skip("no usable Java for Spark: install a Java 17 runtime (e.g. openjdk-17-jre-headless)")
 
 
-def _check(m):
+def test_nb07_spark_matches_numpy(smoke_metrics):
+    m = smoke_metrics("07")
     # same problem, two engines: practically the same test RMSE, and a sane one
     assert abs(m["rmse_difference"]) < 0.01
-    assert m["rmse_difference"] == pytest.approx(m["spark_test_rmse"] - m["numpy_test_rmse"], abs=2e-6)  # each stored to 6 decimals
+    # each stored to 6 decimals
+    assert m["rmse_difference"] == pytest.approx(m["spark_test_rmse"] - m["numpy_test_rmse"], abs=2e-6)
     assert 0.8 < m["spark_test_rmse"] < 1.1
     assert m["spark_deterministic"] is True
     # Spark's regParam is scaled by the rating counts (ALS-WR): its user factors solve the scaled system
@@ -31,11 +31,3 @@ def _check(m):
     assert 0.3 < m["slope_numpy"] < 1.5
     assert m["numpy_bytes_per_rating"] > 24
 
-
-def test_nb07_spark_matches_numpy(run_smoke):
-    _check(course.read_metrics(run_smoke("07")))
-
-
-def test_nb07_on_ml100k(run_smoke):
-    require_ml100k()
-    _check(course.read_metrics(run_smoke("07", DATASET="ml-100k")))

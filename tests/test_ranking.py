@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 import scipy.sparse as sp
 
-from recsys_utils import BiasBaseline, IdMap
+from recsys_utils import BiasBaseline, IdMap, NotFittedError
 from recsys_utils.ranking import (
     catalogue_coverage,
     evaluate_scores,
@@ -16,7 +16,6 @@ from recsys_utils.ranking import (
     ndcg_at_k,
     precision_at_k,
     ranking_metrics,
-    rating_score_matrix,
     recall_at_k,
     similar_items,
     top_n,
@@ -113,7 +112,7 @@ def test_metrics_against_a_python_loop():
 # --- errors ------------------------------------------------------------------------
 @pytest.mark.parametrize("k", [0, -1, 2.5, True, None])
 def test_bad_k(k):
-    with pytest.raises(ValueError, match="k must be a positive integer"):
+    with pytest.raises(ValueError, match="k must be an integer >= 1, got "):
         precision_at_k(REC, REL, k)
 
 
@@ -187,7 +186,7 @@ def test_top_n_does_not_modify_its_input():
 def test_top_n_errors():
     with pytest.raises(ValueError, match="2-D"):
         top_n(np.zeros(4))
-    with pytest.raises(ValueError, match="n must be a positive integer"):
+    with pytest.raises(ValueError, match="n must be an integer >= 1, got 0"):
         top_n(np.zeros((2, 4)), n=0)
     with pytest.raises(ValueError, match="at most 4"):
         top_n(np.zeros((2, 4)), n=5)
@@ -241,20 +240,20 @@ def test_evaluate_scores_oracle_and_reversed():
         evaluate_scores(oracle[:2], train, test, ids, k=1)
 
 
-def test_rating_score_matrix_equals_unclipped_predictions():
+def test_score_matrix_equals_unclipped_predictions():
     train, _ = _tables()
     model = BiasBaseline().fit(train)
-    S = rating_score_matrix(model)
+    S = model.score_matrix()
     u, i = np.meshgrid(np.arange(3), np.arange(3), indexing="ij")
     np.testing.assert_allclose(S, model._predict_idx(u.ravel(), i.ravel()).reshape(3, 3))
-    np.testing.assert_allclose(rating_score_matrix(model, users=[2]), S[[2]])
-    with pytest.raises(ValueError, match="not a fitted rating model"):
-        rating_score_matrix(BiasBaseline())
+    np.testing.assert_allclose(model.score_matrix(users=[2]), S[[2]])
+    with pytest.raises(NotFittedError, match="not fitted yet"):
+        BiasBaseline().score_matrix()
 
 
-def test_rating_score_matrix_of_matrix_factorization():
+def test_score_matrix_of_matrix_factorization():
     mf = pytest.importorskip("recsys_utils.mf")
     train, _ = _tables()
     model = mf.MatrixFactorization(n_factors=2, n_epochs=3, random_state=0).fit(train)
     u, i = np.meshgrid(np.arange(3), np.arange(3), indexing="ij")
-    np.testing.assert_allclose(rating_score_matrix(model), model._predict_idx(u.ravel(), i.ravel()).reshape(3, 3))
+    np.testing.assert_allclose(model.score_matrix(), model._predict_idx(u.ravel(), i.ravel()).reshape(3, 3))

@@ -10,11 +10,11 @@ import warnings
 import numpy as np
 import pytest
 
-from recsys_utils import course_split, make_low_rank_ratings, rmse
-from recsys_utils._base import UnknownIdWarning
+from recsys_utils import UnknownIdWarning, course_split, make_low_rank_ratings, rmse
+from recsys_utils.memory import max_ratings_fitting, memory_model
 from recsys_utils.mf import MatrixFactorization
-from recsys_utils.spark import (_local_cores, java_available, make_movielens_like, max_ratings_fitting, memory_model,
-                                movielens_shape, power_law_weights, pyspark_available)
+from recsys_utils.spark import java_available, local_cores, pyspark_available
+from recsys_utils.synthetic import make_movielens_like, movielens_shape, power_law_weights
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -95,12 +95,12 @@ def test_java_17_banner_is_parsed(tmp_path):
 
 
 def test_local_core_counts_from_master_urls():
-    assert _local_cores("local") == 1
-    assert _local_cores("local[3]") == 3
-    assert _local_cores("local[4, 2]") == 4
-    assert _local_cores("local[*]") == (os.cpu_count() or 1)
-    assert _local_cores("spark://head:7077") is None
-    assert _local_cores("yarn") is None
+    assert local_cores("local") == 1
+    assert local_cores("local[3]") == 3
+    assert local_cores("local[4, 2]") == 4
+    assert local_cores("local[*]") == (os.cpu_count() or 1)
+    assert local_cores("spark://head:7077") is None
+    assert local_cores("yarn") is None
 
 
 # ---------------------------------------------------------------------------
@@ -108,7 +108,7 @@ def test_local_core_counts_from_master_urls():
 # ---------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def synth():
-    return make_movielens_like(200_000, seed=3)
+    return make_movielens_like(200_000, random_state=3)
 
 
 def test_generator_gives_exact_count_of_distinct_pairs(synth):
@@ -147,7 +147,7 @@ def test_generator_popularity_is_a_power_law(synth):
 
 
 def test_generator_is_seeded():
-    a, b, c = (make_movielens_like(5000, seed=s) for s in (1, 1, 2))
+    a, b, c = (make_movielens_like(5000, random_state=s) for s in (1, 1, 2))
     assert a.equals(b)
     assert not a.equals(c)
 
@@ -180,13 +180,13 @@ def test_memory_model_arithmetic():
 
 def test_max_ratings_fitting_inverts_the_model():
     # no factors: 24 MB hold exactly one million 24-byte ratings
-    assert abs(max_ratings_fitting(24_000_000, k=0) - 1_000_000) <= 1
+    assert abs(max_ratings_fitting(24_000_000, n_factors=0) - 1_000_000) <= 1
     budget = 16 * 2**30
-    n = max_ratings_fitting(budget, k=50, bytes_per_rating=100)
+    n = max_ratings_fitting(budget, n_factors=50, bytes_per_rating=100)
     need = memory_model(*movielens_shape(n), n, 50, 100)
     assert need <= budget < memory_model(*movielens_shape(int(n * 1.001)), int(n * 1.001), 50, 100)
     with pytest.raises(ValueError, match="do not hold even 1000 ratings"):
-        max_ratings_fitting(1000, k=10)
+        max_ratings_fitting(1000, n_factors=10)
 
 
 # ---------------------------------------------------------------------------
@@ -211,8 +211,8 @@ def spark():
 
 @pytest.fixture(scope="module")
 def small():
-    truth = make_low_rank_ratings(n_users=120, n_items=90, rank=3, density=0.3, noise=0.1, seed=5)
-    return course_split(truth.ratings, seed=0), truth.noise
+    truth = make_low_rank_ratings(n_users=120, n_items=90, n_factors=3, density=0.3, noise=0.1, random_state=5)
+    return course_split(truth.ratings, random_state=0), truth.noise
 
 
 def test_spark_and_numpy_als_agree(spark, small):
@@ -220,7 +220,7 @@ def test_spark_and_numpy_als_agree(spark, small):
 
     (train, test), noise = small
     # rank 5 = the truth's rank 3 + the user and item biases, which Spark's model has no room for otherwise
-    res = fit_spark_als(spark, train, test, rank=5, reg=0.01, n_iter=20, seed=0)
+    res = fit_spark_als(spark, train, test, n_factors=5, reg=0.01, n_epochs=20, random_state=0)
     ours = MatrixFactorization(n_factors=5, reg=0.01, n_epochs=20, method="als", biased=False,
                                random_state=0).fit(train)
     with warnings.catch_warnings():
@@ -238,8 +238,8 @@ def test_spark_als_is_deterministic_with_a_seed(spark, small):
     from recsys_utils.spark import fit_spark_als
 
     (train, test), _ = small
-    a = fit_spark_als(spark, train, test, rank=3, reg=0.05, n_iter=5, seed=7)
-    b = fit_spark_als(spark, train, test, rank=3, reg=0.05, n_iter=5, seed=7)
+    a = fit_spark_als(spark, train, test, n_factors=3, reg=0.05, n_epochs=5, random_state=7)
+    b = fit_spark_als(spark, train, test, n_factors=3, reg=0.05, n_epochs=5, random_state=7)
     np.testing.assert_array_equal(a.predictions, b.predictions)
 
 
@@ -248,7 +248,7 @@ def test_spark_regparam_is_scaled_by_rating_counts(spark, small):
     from recsys_utils.spark import fit_spark_als
 
     (train, _), _ = small
-    res = fit_spark_als(spark, train, rank=3, reg=0.3, n_iter=3, seed=0)
+    res = fit_spark_als(spark, train, n_factors=3, reg=0.3, n_epochs=3, random_state=0)
     P = dict(res.model.userFactors.collect())
     Q = dict(res.model.itemFactors.collect())
     enc = res.ids.encode(train)
@@ -268,7 +268,7 @@ def test_cold_pairs_fall_back_to_the_mean(spark, small):
     test.loc[test.index[0], "user_id"] = 10_000  # unseen user
     test.loc[test.index[1], "item_id"] = 10_000  # unseen item
     for strategy in ("nan", "drop"):
-        res = fit_spark_als(spark, train, test, rank=3, reg=0.05, n_iter=3, seed=0, cold_start=strategy)
+        res = fit_spark_als(spark, train, test, n_factors=3, reg=0.05, n_epochs=3, random_state=0, cold_start=strategy)
         np.testing.assert_array_equal(res.cold, [True, True, False, False, False])
         lo, hi = train["rating"].min(), train["rating"].max()
         np.testing.assert_allclose(res.predictions[:2], np.clip(train["rating"].mean(), lo, hi))

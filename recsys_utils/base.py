@@ -1,4 +1,4 @@
-"""Input checks and the shared shape of every rating predictor in the package.
+"""The shared shape of every rating predictor in the package.
 
 Every model follows the scikit-learn estimator conventions: the constructor
 only stores its arguments, ``fit`` learns attributes that end in ``_`` and
@@ -8,34 +8,26 @@ Unknown ids at predict time
 ---------------------------
 A user or item that was not in the training data has no learned parameters.
 All models in this package then fall back to what they do know (the global
-mean plus whichever bias is known) and emit one :class:`UnknownIdWarning`
-that says how many pairs were affected.
+mean plus whichever bias is known, :func:`known_bias_prediction`) and emit one
+:class:`UnknownIdWarning` that says how many pairs were affected.
+
+Score matrices
+--------------
+Ranking needs every item scored for a user. Every fitted model in the package
+answers ``model.score_matrix(users)`` with an (n_users, n_items) array of
+unclipped scores, in one vectorized product.
 """
 from __future__ import annotations
 
 import warnings
 
 import numpy as np
-import pandas as pd
 
+from .checks import check_rating_scale, check_ratings
 from .encoding import IdMap
 
-__all__ = ["RatingEstimator", "UnknownIdWarning", "check_ratings", "NotFittedError"]
-
-REQUIRED = ("user_id", "item_id", "rating")
-
-
-def check_int(name, v, minimum=1):
-    """Raise a one-line ValueError unless ``v`` is an integer (not a bool) >= ``minimum``."""
-    if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {v!r}")
-
-
-def check_nonneg(name, v, strict=False):
-    """Raise a one-line ValueError unless ``v`` is a finite number >= 0 (> 0 when ``strict``)."""
-    ok = isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool) and np.isfinite(v)
-    if not ok or v < 0 or (strict and v == 0):
-        raise ValueError(f"{name} must be a {'positive' if strict else 'non-negative'} finite number, got {v!r}")
+__all__ = ["RatingEstimator", "UnknownIdWarning", "NotFittedError", "known_bias_prediction", "bias_score_matrix",
+           "check_user_rows"]
 
 
 class UnknownIdWarning(UserWarning):
@@ -46,45 +38,37 @@ class NotFittedError(RuntimeError):
     """Raised when ``predict`` is called before ``fit``."""
 
 
-def check_ratings(ratings, rating_scale=None, *, what: str = "ratings") -> pd.DataFrame:
-    """Check a ratings table and return it with a float ``rating`` column.
+def known_bias_prediction(mu, user_bias, item_bias, u, i):
+    """``mu + b_u + b_i`` with each bias counted only where its index is known (``>= 0``). Shape (n,).
 
-    Parameters
-    ----------
-    ratings : pandas.DataFrame
-        Must have columns ``user_id``, ``item_id``, ``rating``.
-    rating_scale : (float, float), optional
-        When given, every rating must lie inside it.
+    The fallback of every model for pairs with an unseen user or item: what the
+    model knows about the pair, and nothing it does not.
     """
-    if not isinstance(ratings, pd.DataFrame):
-        raise TypeError(
-            f"{what} must be a pandas DataFrame with columns user_id, item_id, rating, "
-            f"not {type(ratings).__name__}"
-        )
-    missing = [c for c in REQUIRED if c not in ratings.columns]
-    if missing:
-        raise ValueError(
-            f"{what} lacks column(s) {', '.join(missing)}: pass a table with user_id, item_id, rating"
-        )
-    if len(ratings) == 0:
-        raise ValueError(f"{what} is empty: pass at least one rating")
-    r = pd.to_numeric(ratings["rating"], errors="coerce")
-    if r.isna().any():
-        n = int(r.isna().sum())
-        raise ValueError(f"{what} has {n} missing or non-numeric rating(s): drop or fix them first")
-    if ratings["user_id"].isna().any() or ratings["item_id"].isna().any():
-        raise ValueError(f"{what} has missing user_id or item_id values: drop those rows first")
-    if rating_scale is not None:
-        lo, hi = rating_scale
-        bad = (r < lo) | (r > hi)
-        if bad.any():
-            raise ValueError(
-                f"{what} has {int(bad.sum())} rating(s) outside the scale [{lo}, {hi}] "
-                f"(e.g. {r[bad].iloc[0]}): fix the data or pass rating_scale=(min, max)"
-            )
-    if r.dtype != float:
-        ratings = ratings.assign(rating=r.astype(float))
-    return ratings
+    u, i = np.asarray(u), np.asarray(i)
+    return (mu + np.where(u >= 0, user_bias[np.maximum(u, 0)], 0.0)
+            + np.where(i >= 0, item_bias[np.maximum(i, 0)], 0.0))
+
+
+def check_user_rows(users, n_users):
+    """User indices for a score matrix: all users when ``None``, else validated integers in ``[0, n_users)``."""
+    if users is None:
+        return np.arange(n_users)
+    users = np.asarray(users)
+    if users.ndim != 1 or (users.size and not np.issubdtype(users.dtype, np.integer)):
+        raise ValueError(f"users must be a 1-D array of user indices (from the IdMap), got shape {users.shape} "
+                         f"and dtype {users.dtype}")
+    if users.size and (users.min() < 0 or users.max() >= n_users):
+        bad = users.min() if users.min() < 0 else users.max()
+        raise ValueError(f"user index {bad} is outside 0..{n_users - 1}: pass indices from the training IdMap")
+    return users
+
+
+def bias_score_matrix(mu, user_bias, item_bias, users):
+    """``mu + b_u + b_i`` for ``users`` (indices) and every item. Shape (len(users), n_items)."""
+    scores = np.full((len(users), len(item_bias)), mu)
+    scores += user_bias[users, None]
+    scores += item_bias[None, :]
+    return scores
 
 
 class RatingEstimator:
@@ -103,14 +87,16 @@ class RatingEstimator:
     def _predict_idx(self, u, i):  # pragma: no cover - abstract
         raise NotImplementedError
 
+    def _score_matrix(self, users):  # pragma: no cover - abstract
+        raise NotImplementedError
+
     # -- shared ---------------------------------------------------------
     def _prepare_fit(self, ratings):
-        ratings = check_ratings(ratings, self.rating_scale)
+        scale = check_rating_scale(self.rating_scale)
+        ratings = check_ratings(ratings, self.rating_scale if scale is not None else None)
         self.ids_ = IdMap.from_ratings(ratings)
         r = ratings["rating"].to_numpy(dtype=float)
-        self.rating_scale_ = (
-            tuple(self.rating_scale) if self.rating_scale is not None else (float(r.min()), float(r.max()))
-        )
+        self.rating_scale_ = scale if scale is not None else (float(r.min()), float(r.max()))
         self.global_mean_ = float(r.mean())
         u = self.ids_.user_index(ratings["user_id"])
         i = self.ids_.item_index(ratings["item_id"])
@@ -161,6 +147,23 @@ class RatingEstimator:
         u, i = self._to_indices(user_ids, item_ids)
         lo, hi = self.rating_scale_
         return np.clip(self._predict_idx(u, i), lo, hi)
+
+    def score_matrix(self, users=None) -> np.ndarray:
+        """Unclipped predicted ratings of ``users`` for every item, in one vectorized product.
+
+        Clipping is skipped on purpose: it would create ties at the top of the scale.
+
+        Parameters
+        ----------
+        users : int array of shape (n,), optional
+            User *indices* (``ids_.user_index(user_ids)``); default every training user.
+
+        Returns
+        -------
+        numpy.ndarray of shape (len(users), n_items)
+        """
+        self._check_fitted()
+        return self._score_matrix(check_user_rows(users, self.ids_.n_users))
 
     def __repr__(self):
         params = ", ".join(f"{k}={v!r}" for k, v in vars(self).items() if not k.endswith("_") and not k.startswith("_"))

@@ -1,0 +1,54 @@
+"""Plain helpers for the tests (fixtures are in conftest.py).
+
+Importable as ``from helpers import ...``: pytest puts tests/ on ``sys.path`` because it holds the rootdir's
+conftest.py and has no ``__init__.py``.
+"""
+
+from __future__ import annotations
+
+import ast
+
+import nbformat
+import pytest
+
+from recsys_utils import course
+from recsys_utils.data import DATASETS, data_home
+
+
+def dataset_available(name: str) -> bool:
+    """True when ``name`` is in the data home already (no download needed)."""
+    return (data_home() / DATASETS[name].folder).is_dir()
+
+
+def require_ml100k():
+    """Skip, saying why, when ml-100k is not cached (it cannot ship with the course)."""
+    if not dataset_available("ml-100k"):
+        pytest.skip(
+            f"ml-100k is not in the data home {data_home()}: set RECSYS_DATA_HOME to a folder "
+            "holding ml-100k/ (CI uses ../shared/datasets) to run these tests"
+        )
+
+
+def committed_metrics(prefix: str) -> dict:
+    """The metrics the committed notebook ``prefix`` recorded in its default run (no execution: fast)."""
+    return course.read_metrics(course.notebooks([prefix])[0])
+
+
+def notebook_parameters(prefix: str, smoke: bool = False) -> dict:
+    """The literal values of notebook ``prefix``'s parameters cell, with its smoke parameters on top if ``smoke``.
+
+    The tests read grids and limits (``REGS``, ``N_EPOCHS``) from here instead of copying them.
+    """
+    [path] = course.notebooks([prefix])
+    nb = nbformat.read(str(path), as_version=4)
+    [cell] = [c for c in nb.cells if c.cell_type == "code" and "parameters" in c.metadata.get("tags", [])]
+    params = {}
+    for node in ast.parse(cell.source).body:
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+            try:
+                params[node.targets[0].id] = ast.literal_eval(node.value)
+            except ValueError:  # an expression, not a literal: not needed by the tests
+                pass
+    if smoke:
+        params.update(course.smoke_parameters(path))
+    return params
