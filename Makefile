@@ -43,7 +43,7 @@ notebooks: setup
 	$(PY) -m recsys_utils.course refresh $(ARGS)
 
 ## bench: re-run the benchmarks, writing benchmarks/results/ (about 35 min on 2 cores; BENCH="topn mf" picks some)
-BENCH ?= topn mf deep scaling notebooks
+BENCH ?= topn mf deep scaling notebooks bayes ease
 bench: $(VENV)/.bench-installed
 	for b in $(BENCH); do $(PY) benchmarks/bench_$$b.py $(ARGS) || exit 1; done
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -92,6 +93,24 @@ def smoke_parameters(path) -> dict:
     return dict(nb.metadata.get("course", {}).get("smoke_parameters", {}))
 
 
+def _kernel_manager_class():
+    """A kernel manager that talks to its local kernel over Unix-domain sockets (IPC) where the OS has them.
+
+    Over TCP without CurveZMQ keys every kernel logs "Kernel is running over TCP without
+    encryption" once per notebook; a local kernel needs no network port at all, and over
+    IPC there is nothing to warn about. Windows has no IPC transport: TCP stays.
+    """
+    from jupyter_client.manager import AsyncKernelManager
+    from traitlets import default
+
+    class IPCKernelManager(AsyncKernelManager):
+        @default("transport")
+        def _default_transport(self):
+            return "tcp" if os.name == "nt" else "ipc"
+
+    return IPCKernelManager
+
+
 def execute(path, output, parameters=None, timeout=None):
     """Execute ``path`` with papermill into ``output`` (in the notebooks folder, fresh kernel)."""
     import papermill as pm
@@ -104,6 +123,7 @@ def execute(path, output, parameters=None, timeout=None):
         kernel_name="python3",
         progress_bar=False,
         execution_timeout=timeout,
+        kernel_manager_class=_kernel_manager_class(),
     )
 
 
@@ -131,17 +151,47 @@ def run(smoke=False, dataset=None, only=None, output="output", stream=sys.stdout
             status, metrics = "FAILED", {"error": message.splitlines()[-1][:120] if message else type(exc).__name__}
         rows.append((path.name, status, time.perf_counter() - start, metrics))
     print(_table(rows), file=stream)
-    print(f"executed notebooks are in {out_dir}/", file=stream)
+    _write_metrics_csv(rows, out_dir / "metrics.csv")
+    print(f"executed notebooks and every metric (metrics.csv) are in {out_dir}/", file=stream)
     return 1 if failed else 0
 
 
+WIDTH = 100  # the run table fits a terminal of this many columns
+
+
+def _headline(metrics, room) -> str:
+    """Up to three metrics that fit in ``room`` characters: test RMSEs and NDCGs first, else the first ones."""
+    keys = [k for k in metrics if "test_rmse" in k or "ndcg" in k or k == "error"] or list(metrics)
+    shown = []
+    for k in keys[:3]:
+        item = f"{k}={_fmt(metrics[k])}"
+        if len(", ".join([*shown, item])) > room:
+            break
+        shown.append(item)
+    return ", ".join(shown)
+
+
 def _table(rows) -> str:
-    w = max([len("notebook")] + [len(r[0]) for r in rows])
-    lines = ["", f"{'notebook':<{w}} {'status':<7} {'time':>8}  headline metrics", "-" * 100]
-    for name, status, secs, metrics in rows:
-        m = ", ".join(f"{k}={_fmt(v)}" for k, v in metrics.items())
-        lines.append(f"{name:<{w}} {status:<7} {secs:>7.1f}s  {m}")
+    """One line per notebook within WIDTH columns: short name, status, seconds, 2-3 headline metrics."""
+    names = [r[0].removesuffix(".ipynb") for r in rows]
+    w = min(max([len("notebook")] + [len(n) for n in names]), 28)
+    head = f"{'notebook':<{w}} {'status':<6} {'time':>7}  "
+    lines = ["", head + "headline metrics (all of them: metrics.csv)", "-" * WIDTH]
+    for name, (_, status, secs, metrics) in zip(names, rows):
+        lines.append(f"{name[:w]:<{w}} {status:<6} {secs:>6.1f}s  {_headline(metrics, WIDTH - len(head))}")
     return "\n".join(lines)
+
+
+def _write_metrics_csv(rows, path):
+    """Every recorded metric, one row each: notebook, metric, value."""
+    import csv
+
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        out = csv.writer(f)
+        out.writerow(["notebook", "metric", "value"])
+        for name, _, _, metrics in rows:
+            for k, v in metrics.items():
+                out.writerow([name, k, v])
 
 
 def refresh(only=None) -> int:

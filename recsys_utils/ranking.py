@@ -3,7 +3,7 @@
 Every recommender in the course ends in a **score matrix** of shape
 ``(n_users, n_items)`` (predicted ratings, dot products, popularity counts ...).
 A recommendation list is the ``n`` best-scored items a user has *not* rated
-yet; :func:`top_n` computes it for all users at once with ``np.argpartition``
+yet; :func:`top_n` computes it for all users at once with ``np.partition``
 and a sparse mask of the items to exclude.
 
 Relevance
@@ -91,8 +91,9 @@ def _check_k(k, name="k"):
 def top_n(scores, exclude=None, n=10) -> np.ndarray:
     """The ``n`` best-scored items of every user, best first, skipping excluded ones.
 
-    One ``np.argpartition`` over the whole matrix finds each row's ``n``
-    largest scores in linear time; only those ``n`` are then sorted.
+    One ``np.partition`` over the whole matrix finds each row's ``n``-th largest
+    score in linear time; the items above it, and the lowest-indexed items equal
+    to it, make the list, and only those ``n`` are then sorted.
 
     Parameters
     ----------
@@ -108,8 +109,8 @@ def top_n(scores, exclude=None, n=10) -> np.ndarray:
     -------
     numpy.ndarray of int, shape (n_users, n)
         Item indices. Where a user has fewer than ``n`` items left the list
-        ends in ``-1``. Ties at the cut-off are broken arbitrarily (but the
-        same way on every run).
+        ends in ``-1``. Ties are broken by the lower item index, so the lists
+        are the same on every machine.
     """
     s = np.asarray(scores)
     if s.ndim != 2:
@@ -129,12 +130,16 @@ def top_n(scores, exclude=None, n=10) -> np.ndarray:
                              "build both on the same users and items")
         rows, cols = exclude.nonzero()
         s[rows, cols] = -np.inf
-    if n < n_items:
-        cand = np.argpartition(s, n_items - n, axis=1)[:, n_items - n:]  # (n_users, n), unordered
-    else:
-        cand = np.broadcast_to(np.arange(n_items), s.shape)
+    # the n-th largest score of each row, then every item above it and, among the items equal to it, the
+    # lowest indices: the same list on every machine (np.argpartition alone breaks ties by CPU-specific code)
+    kth = np.partition(s, n_items - n, axis=1)[:, n_items - n, None]  # (n_users, 1)
+    above = s > kth
+    tied = s == kth
+    room = n - above.sum(axis=1, keepdims=True)  # how many tied items each list still takes
+    chosen = above | (tied & (np.cumsum(tied, axis=1) <= room))  # exactly n per row
+    cand = np.nonzero(chosen)[1].reshape(n_users, n)  # (n_users, n), ascending item index
     cand_scores = np.take_along_axis(s, cand, axis=1)
-    order = np.argsort(-cand_scores, axis=1, kind="stable")
+    order = np.argsort(-cand_scores, axis=1, kind="stable")  # best first; ties keep the lower index first
     top = np.take_along_axis(cand, order, axis=1).astype(np.int64)
     top[np.take_along_axis(cand_scores, order, axis=1) == -np.inf] = -1
     return top

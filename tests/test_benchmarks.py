@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 
 BENCH = Path(__file__).resolve().parent.parent / "benchmarks"
-SCRIPTS = ["bench_deep", "bench_mf", "bench_notebooks", "bench_scaling", "bench_topn"]
+SCRIPTS = ["bench_bayes", "bench_deep", "bench_ease", "bench_mf", "bench_notebooks", "bench_scaling", "bench_topn"]
 
 
 def bench(name):

@@ -23,6 +23,9 @@ def test_nb03_default_run_meets_the_target():
     assert abs(m["keras_minus_numpy"]) < 0.01
     # early stopping, not the epoch limit, ended training
     assert m["keras_epochs"] < notebook_parameters("03")["N_EPOCHS"]
+    # ... and it is not the best this model can do: converged on all training ratings it scores lower (the prose
+    # says so; measured 0.8595 vs 0.8649)
+    assert m["converged_keras_test_rmse"] < m["keras_mf_test_rmse"] - 0.002
 
 
 def test_nb03_default_run_converged_models_agree():

@@ -6,6 +6,8 @@ import pytest
 
 from recsys_utils.spark import java_available, pyspark_available
 
+from helpers import committed_metrics
+
 
 @pytest.fixture(autouse=True)
 def _need_spark():
@@ -27,7 +29,13 @@ def test_nb07_spark_matches_numpy(smoke_metrics):
     assert m["regparam_scaled_gap"] < 1e-4 < 0.05 < m["regparam_unscaled_gap"]
     # implicit ALS ranks held-out pairs above never-rated ones far better than chance
     assert m["implicit_auc"] > 0.75
-    # the benchmark's slopes: cost grows with the data, at most about linearly
-    assert 0.3 < m["slope_numpy"] < 1.5
+    # the benchmark's NumPy slope: cost grows with the data, a little faster than linearly (measured 1.15)
+    assert 1.0 < m["slope_numpy"] < 1.5
     assert m["numpy_bytes_per_rating"] > 24
+
+
+def test_nb07_default_run_implicit_model_beats_popularity():
+    """The committed run: implicit ALS's AUC (0.910) beside the popularity ranking's (0.879) on the same pairs."""
+    m = committed_metrics("07")
+    assert 0.75 < m["popularity_auc"] < m["implicit_auc"] - 0.01
 

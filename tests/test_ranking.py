@@ -257,3 +257,18 @@ def test_score_matrix_of_matrix_factorization():
     model = mf.MatrixFactorization(n_factors=2, n_epochs=3, random_state=0).fit(train)
     u, i = np.meshgrid(np.arange(3), np.arange(3), indexing="ij")
     np.testing.assert_allclose(model.score_matrix(), model._predict_idx(u.ravel(), i.ravel()).reshape(3, 3))
+
+
+def test_top_n_breaks_ties_by_the_lower_item_index_like_a_brute_force_sort():
+    """Ties (popularity counts, clipped ratings) must give the same lists on every CPU: lowest index first."""
+    rng = np.random.default_rng(0)
+    for _ in range(200):
+        n_users, n_items = int(rng.integers(1, 6)), int(rng.integers(1, 12))
+        n = int(rng.integers(1, n_items + 1))
+        scores = rng.integers(0, 4, (n_users, n_items)).astype(float)  # many ties
+        exclude = rng.random((n_users, n_items)) < 0.3
+        got = top_n(scores, exclude=exclude, n=n)
+        for u in range(n_users):
+            left = [i for i in range(n_items) if not exclude[u, i]]
+            want = sorted(left, key=lambda i: (-scores[u, i], i))[:n]
+            assert got[u].tolist() == want + [-1] * (n - len(want))
