@@ -33,10 +33,10 @@ if __name__ == "__main__":  # BLAS reads its thread count when NumPy is first im
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from recsys_utils import IdMap, course_split, load_movielens, mae, rmse  # noqa: E402
+from recsys_utils import IdMap, course_split, mae, rmse  # noqa: E402
 from recsys_utils.bayes import BayesianMF  # noqa: E402
 
-from common import RESULTS, blas_threads, fail, machine_header, positive_int, shown, timed, write_csv  # noqa: E402
+from common import RESULTS, blas_threads, cached_datasets, fail, machine_header, positive_int, shown, timed, write_csv  # noqa: E402
 
 TARGETS = {"ml-100k": (0.912, 60.0), "ml-latest-small": (0.8578, None)}  # (RMSE, fit seconds) to reach
 PEER = "myfm MyFMRegressor"
@@ -140,15 +140,7 @@ def main(argv=None):
     if not args.no_myfm and _myfm() is None:
         print("myfm is not installed (pip install myfm): running ours only")
     tables = []
-    for name in args.datasets:
-        try:
-            ds = load_movielens(name, download_if_missing=False)
-        except Exception as exc:  # ml-100k not in the data home
-            print(f"skipping {name}: {str(exc).splitlines()[0]}")
-            continue
-        ratings = ds.ratings
-        if args.max_ratings and args.max_ratings < len(ratings):
-            ratings = ratings.sample(args.max_ratings, random_state=args.seed)
+    for name, ds, ratings in cached_datasets(args.datasets, args.max_ratings, args.seed):
         if name == "ml-100k" and args.max_ratings is None:
             split, (train, test) = "u1", ds.official_split("u1")
         else:

@@ -26,10 +26,10 @@ if __name__ == "__main__":  # BLAS reads its thread count when NumPy is first im
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from recsys_utils import course_split, load_movielens, mae, rmse  # noqa: E402
+from recsys_utils import course_split, mae, rmse  # noqa: E402
 from recsys_utils.mf import MatrixFactorization  # noqa: E402
 
-from common import RESULTS, blas_threads, machine_header, positive_int, shown, timed, write_csv  # noqa: E402
+from common import RESULTS, blas_threads, cached_datasets, machine_header, positive_int, shown, timed, write_csv  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -127,15 +127,7 @@ def main(argv=None):
     _surprise()  # fail early, in one line, without scikit-surprise
     print(machine_header("bench_mf", BLAS_threads=blas_threads(), numpy=np.__version__))
     results, per_split = [], []
-    for name in args.datasets:
-        try:
-            ds = load_movielens(name, download_if_missing=False)
-        except Exception as exc:  # ml-100k not in the data home
-            print(f"skipping {name}: {str(exc).splitlines()[0]}")
-            continue
-        ratings = ds.ratings
-        if args.max_ratings and args.max_ratings < len(ratings):
-            ratings = ratings.sample(args.max_ratings, random_state=args.seed)
+    for name, ds, ratings in cached_datasets(args.datasets, args.max_ratings, args.seed):
         if name == "ml-100k" and args.max_ratings is None:
             splits = [(f"u{k}", *ds.official_split(f"u{k}")) for k in range(1, 6)]
         else:

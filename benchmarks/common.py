@@ -93,3 +93,23 @@ def fail(message: str):
     """Stop a benchmark with one line on stderr and exit status 1 (no traceback)."""
     print(message, file=sys.stderr)
     raise SystemExit(1)
+
+
+def cached_datasets(names, max_ratings=None, seed=0):
+    """Yield ``(name, data set, ratings)`` for each cached data set; print why one is skipped.
+
+    ``ratings`` is the whole table, or a seeded sample of ``max_ratings`` rows for a smoke run. Nothing
+    is downloaded: a set missing from the data home (ml-100k without RECSYS_DATA_HOME) is skipped.
+    """
+    from recsys_utils import load_movielens
+
+    for name in names:
+        try:
+            ds = load_movielens(name, download_if_missing=False)
+        except Exception as exc:  # not in the data home
+            print(f"skipping {name}: {str(exc).splitlines()[0]}")
+            continue
+        ratings = ds.ratings
+        if max_ratings and max_ratings < len(ratings):
+            ratings = ratings.sample(max_ratings, random_state=seed)
+        yield name, ds, ratings

@@ -108,6 +108,21 @@ class RatingEstimator:
         self._fit(u, i, r)
         return self
 
+    def _fit_with_eval_set(self, ratings, eval_set=None):
+        """``fit`` for models that score an ``eval_set`` while they train: ``_fit(u, i, r, ev)``.
+
+        ``ev`` is ``(u, i, r)`` of the eval_set on the training index space (-1 for an unseen id), or None.
+        """
+        if eval_set is not None:
+            eval_set = check_ratings(eval_set, self.rating_scale, what="eval_set")
+        u, i, r = self._prepare_fit(ratings)
+        ev = None
+        if eval_set is not None:
+            ev = (self.ids_.user_index(eval_set["user_id"]), self.ids_.item_index(eval_set["item_id"]),
+                  eval_set["rating"].to_numpy(dtype=float))
+        self._fit(u, i, r, ev)
+        return self
+
     def _check_fitted(self):
         if not hasattr(self, "ids_"):
             raise NotFittedError(f"this {type(self).__name__} is not fitted yet: call fit(ratings) first")

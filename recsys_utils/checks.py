@@ -15,7 +15,7 @@ import pandas as pd
 
 __all__ = [
     "check_int", "check_number", "check_fraction", "check_choice", "check_rating_scale", "check_ratings",
-    "check_values", "check_ids", "check_indices", "REQUIRED_COLUMNS",
+    "check_values", "check_ids", "check_indices", "check_interactions", "REQUIRED_COLUMNS",
 ]
 
 REQUIRED_COLUMNS = ("user_id", "item_id", "rating")
@@ -184,3 +184,12 @@ def check_indices(name, values, n, *, what="item", padding=False) -> np.ndarray:
         raise ValueError(f"{name} holds {what} index {bad}, outside {allowed}: "
                          f"pass {what} indices from the training IdMap")
     return a if a.size else a.astype(np.intp)
+
+
+def check_interactions(interactions) -> pd.DataFrame:
+    """The distinct ``(user_id, item_id)`` pairs of an implicit-feedback table (a rating column is ignored)."""
+    if not isinstance(interactions, pd.DataFrame) or not {"user_id", "item_id"} <= set(interactions.columns):
+        raise ValueError("interactions must be a DataFrame with columns user_id and item_id")
+    if len(interactions) == 0:
+        raise ValueError("interactions is empty: pass at least one (user_id, item_id) pair")
+    return interactions[["user_id", "item_id"]].drop_duplicates()

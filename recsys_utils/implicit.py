@@ -25,7 +25,7 @@ import pandas as pd
 
 from ._grouping import group_by_index
 from .base import NotFittedError, check_user_rows
-from .checks import check_int, check_number
+from .checks import check_int, check_interactions, check_number
 from .encoding import IdMap
 
 __all__ = ["ImplicitALS", "fold_in_user", "implicit_loss"]
@@ -153,11 +153,7 @@ class ImplicitALS:
         check_number("reg", self.reg, strict=True)
         check_number("alpha", self.alpha)
         check_number("init_std", self.init_std)
-        if not isinstance(interactions, pd.DataFrame) or not {"user_id", "item_id"} <= set(interactions.columns):
-            raise ValueError("interactions must be a DataFrame with columns user_id and item_id")
-        if len(interactions) == 0:
-            raise ValueError("interactions is empty: pass at least one (user_id, item_id) pair")
-        pairs = interactions[["user_id", "item_id"]].drop_duplicates()
+        pairs = check_interactions(interactions)
         self.ids_ = IdMap.from_ratings(pairs)
         u, i = self.ids_.user_index(pairs["user_id"]), self.ids_.item_index(pairs["item_id"])
         nu, ni, k = self.ids_.n_users, self.ids_.n_items, int(self.n_factors)

@@ -356,15 +356,7 @@ class MatrixFactorization(RatingEstimator):
             (its unseen ids use the bias fallback, silently).
         """
         self._check_params()
-        if eval_set is not None:
-            eval_set = check_ratings(eval_set, self.rating_scale, what="eval_set")
-        u, i, r = self._prepare_fit(ratings)
-        ev = None
-        if eval_set is not None:
-            ev = (self.ids_.user_index(eval_set["user_id"]), self.ids_.item_index(eval_set["item_id"]),
-                  eval_set["rating"].to_numpy(dtype=float))
-        self._fit(u, i, r, ev)
-        return self
+        return self._fit_with_eval_set(ratings, eval_set)
 
     def _fit(self, u, i, r, ev=None):
         nu, ni, k = self.ids_.n_users, self.ids_.n_items, int(self.n_factors)

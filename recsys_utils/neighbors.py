@@ -33,7 +33,7 @@ import scipy.sparse as sp
 from scipy.linalg import lapack
 
 from .base import NotFittedError, check_user_rows
-from .checks import check_choice, check_int, check_number
+from .checks import check_choice, check_int, check_interactions, check_number
 from .encoding import IdMap
 from .ranking import interaction_matrix
 
@@ -193,11 +193,7 @@ class _ItemToItem:
         A ``rating`` column, if present, is ignored. Duplicate pairs count once.
         """
         self._check_params()
-        if not isinstance(interactions, pd.DataFrame) or not {"user_id", "item_id"} <= set(interactions.columns):
-            raise ValueError("interactions must be a DataFrame with columns user_id and item_id")
-        if len(interactions) == 0:
-            raise ValueError("interactions is empty: pass at least one (user_id, item_id) pair")
-        pairs = interactions[["user_id", "item_id"]].drop_duplicates()
+        pairs = check_interactions(interactions)
         self.ids_ = IdMap.from_ratings(pairs)
         self.user_items_ = interaction_matrix(pairs, self.ids_)  # (n_users, n_items) 0/1
         self.weights_ = self._item_weights(self.user_items_)  # (n_items, n_items)

@@ -135,8 +135,11 @@ def top_n(scores, exclude=None, n=10) -> np.ndarray:
     kth = np.partition(s, n_items - n, axis=1)[:, n_items - n, None]  # (n_users, 1)
     above = s > kth
     tied = s == kth
-    room = n - above.sum(axis=1, keepdims=True)  # how many tied items each list still takes
-    chosen = above | (tied & (np.cumsum(tied, axis=1) <= room))  # exactly n per row
+    room = n - above.sum(axis=1)  # (n_users,) how many tied items each list still takes
+    chosen = above | tied
+    cut = np.flatnonzero(tied.sum(axis=1) > room)  # rows with more tied items than room: keep the lowest indices
+    if cut.size:
+        chosen[cut] &= ~(tied[cut] & (np.cumsum(tied[cut], axis=1) > room[cut, None]))  # exactly n per row
     cand = np.nonzero(chosen)[1].reshape(n_users, n)  # (n_users, n), ascending item index
     cand_scores = np.take_along_axis(s, cand, axis=1)
     order = np.argsort(-cand_scores, axis=1, kind="stable")  # best first; ties keep the lower index first

@@ -9,7 +9,7 @@ import pytest
 
 from recsys_utils import course
 
-from helpers import require_ml100k
+from helpers import benchmark_results_digest, require_ml100k
 
 
 def pytest_collection_modifyitems(items):
@@ -73,3 +73,11 @@ def smoke_metrics(run_smoke, smoke_dataset):
         return course.read_metrics(run_smoke(prefix, **overrides))
 
     return _metrics
+
+
+@pytest.fixture
+def benchmark_results_untouched():
+    """The committed benchmarks/results/ files must survive every benchmark smoke run."""
+    before = benchmark_results_digest()
+    yield
+    assert benchmark_results_digest() == before, "a benchmark smoke test wrote to benchmarks/results/"

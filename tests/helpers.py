@@ -52,3 +52,23 @@ def notebook_parameters(prefix: str, smoke: bool = False) -> dict:
     if smoke:
         params.update(course.smoke_parameters(path))
     return params
+
+
+BENCHMARKS = course.ROOT / "benchmarks"
+
+
+def import_benchmark(name: str):
+    """Import ``benchmarks/<name>.py`` the way ``python benchmarks/<name>.py`` finds its ``common`` module."""
+    import importlib
+    import sys
+
+    if str(BENCHMARKS) not in sys.path:
+        sys.path.insert(0, str(BENCHMARKS))
+    return importlib.import_module(name)
+
+
+def benchmark_results_digest() -> dict:
+    """SHA-256 of every committed file in benchmarks/results/ (notebooks 04, 07 and 08 read them)."""
+    import hashlib
+
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted((BENCHMARKS / "results").glob("*"))}

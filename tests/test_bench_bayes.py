@@ -1,34 +1,20 @@
 """benchmarks/bench_bayes.py runs end to end on a tiny input in seconds and leaves benchmarks/results/ alone."""
 from __future__ import annotations
 
-import hashlib
-import importlib
 import os
 import sys
-from pathlib import Path
 
 import pandas as pd
 import pytest
 
-BENCH = Path(__file__).resolve().parent.parent / "benchmarks"
+from helpers import import_benchmark
+
+pytestmark = pytest.mark.usefixtures("benchmark_results_untouched")
 TINY = ["--datasets", "ml-latest-small", "--max-ratings", "3000", "--n-samples", "12", "--burn-in", "4", "--no-myfm"]
 
 
-def bench_bayes():
-    """Import the script the way ``python benchmarks/bench_bayes.py`` finds its ``common`` module."""
-    if str(BENCH) not in sys.path:
-        sys.path.insert(0, str(BENCH))
-    return importlib.import_module("bench_bayes")
 
 
-@pytest.fixture(autouse=True)
-def results_untouched():
-    def digest():
-        return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted((BENCH / "results").glob("*"))}
-
-    before = digest()
-    yield
-    assert digest() == before, "a bench_bayes smoke run wrote to benchmarks/results/"
 
 
 def test_importing_has_no_side_effects(monkeypatch, capsys):
@@ -52,7 +38,7 @@ def test_tiny_run_writes_only_where_told(tmp_path, capsys):
 
 
 def test_a_smoke_run_writes_no_csv_by_default(capsys):
-    bench_bayes().main(TINY)  # the results_untouched fixture checks benchmarks/results/
+    bench_bayes().main(TINY)  # the benchmark_results_untouched fixture checks benchmarks/results/
     assert "rows written" not in capsys.readouterr().out
 
 
@@ -74,3 +60,7 @@ def test_targets_are_judged_on_our_default_model():
     assert "NOT met" in bench_bayes().verdict(row.replace(12.0, 61.0))
     assert "NOT met" in bench_bayes().verdict(pd.Series(dict(dataset="ml-latest-small", split="course",
                                                               rmse=0.86, fit_s=1.0)))
+
+
+def bench_bayes():
+    return import_benchmark("bench_bayes")

@@ -1,36 +1,23 @@
 """benchmarks/bench_ease.py runs end to end on a tiny input, in seconds, and leaves benchmarks/results/ alone."""
 from __future__ import annotations
 
-import hashlib
-import importlib
 import os
 import sys
-from pathlib import Path
 
 import pandas as pd
 import pytest
 
-BENCH = Path(__file__).resolve().parent.parent / "benchmarks"
+from helpers import BENCHMARKS, import_benchmark
+
+pytestmark = pytest.mark.usefixtures("benchmark_results_untouched")
 TINY = ["--max-items", "300", "--repeats", "1", "--grid", "100", "300", "--neighbors", "20", "all",
         "--shrinkage", "0"]
 
 
-def bench_ease():
-    """Import benchmarks/bench_ease.py the way ``python benchmarks/bench_ease.py`` finds its ``common`` module."""
-    if str(BENCH) not in sys.path:
-        sys.path.insert(0, str(BENCH))
-    return importlib.import_module("bench_ease")
 
 
-def _results_digest():
-    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted((BENCH / "results").glob("*"))}
 
 
-@pytest.fixture(autouse=True)
-def results_untouched():
-    before = _results_digest()
-    yield
-    assert _results_digest() == before, "a benchmark smoke test wrote to benchmarks/results/"
 
 
 def test_importing_it_has_no_side_effects(monkeypatch, capsys):
@@ -61,10 +48,14 @@ def test_tiny_run_writes_the_table_where_told(tmp_path, capsys):
 
 def test_nothing_is_written_without_output(tmp_path, monkeypatch, capsys):
     module = bench_ease()
-    assert module.parse_args(["--output"]).output == BENCH / "results" / "ease.csv"
+    assert module.parse_args(["--output"]).output == BENCHMARKS / "results" / "ease.csv"
     assert module.parse_args([]).output is None
     assert module.parse_args(["--neighbors", "all", "5"]).neighbors == [None, 5]
     monkeypatch.setattr(module, "RESULTS", tmp_path)
     module.main(["--max-items", "100", "--repeats", "1", "--grid", "100", "--neighbors", "20", "--shrinkage", "0"])
     assert "wrote" not in capsys.readouterr().out
     assert list(tmp_path.iterdir()) == []
+
+
+def bench_ease():
+    return import_benchmark("bench_ease")

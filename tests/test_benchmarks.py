@@ -6,36 +6,24 @@ where it is told and refuses bad options with one clear line is.
 
 from __future__ import annotations
 
-import hashlib
-import importlib
 import os
 import sys
-from pathlib import Path
 
 import pandas as pd
 import pytest
 
-BENCH = Path(__file__).resolve().parent.parent / "benchmarks"
+from helpers import BENCHMARKS
+from helpers import import_benchmark as bench
+
+BENCH = BENCHMARKS
+pytestmark = pytest.mark.usefixtures("benchmark_results_untouched")
 SCRIPTS = ["bench_bayes", "bench_deep", "bench_ease", "bench_mf", "bench_notebooks", "bench_scaling", "bench_topn"]
 
 
-def bench(name):
-    """Import benchmarks/<name>.py the way ``python benchmarks/<name>.py`` finds its ``common`` module."""
-    if str(BENCH) not in sys.path:
-        sys.path.insert(0, str(BENCH))
-    return importlib.import_module(name)
 
 
-def _results_digest():
-    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted((BENCH / "results").glob("*"))}
 
 
-@pytest.fixture(autouse=True)
-def results_untouched():
-    """The committed results (read by notebooks 04 and 07) must survive every smoke run."""
-    before = _results_digest()
-    yield
-    assert _results_digest() == before, "a benchmark smoke test wrote to benchmarks/results/"
 
 
 def test_benchmarks_are_all_tested():

@@ -262,5 +262,19 @@ def _fallback(model, fallback, data, u, i, unknown):
 
 
 def print_summary(model):
-    """``model.summary()`` as plain text (no terminal colour codes in stored notebook outputs)."""
-    model.summary(print_fn=lambda line, **kwargs: print(line))
+    """``model.summary()`` as plain text: no colour codes, and no empty HTML block in stored notebook outputs.
+
+    Keras renders the summary with ``rich``, whose console detects Jupyter and then adds an
+    empty ``<pre>`` display to the cell even when the text is captured; telling it, for this
+    call only, that it is not in Jupyter leaves just the printed table.
+    """
+    import rich.console
+
+    lines = []
+    detect = rich.console._is_jupyter
+    rich.console._is_jupyter = lambda: False
+    try:
+        model.summary(print_fn=lambda text, **kwargs: lines.append(text))
+    finally:
+        rich.console._is_jupyter = detect
+    print("\n".join(lines))
