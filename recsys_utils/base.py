@@ -27,7 +27,7 @@ from .checks import check_rating_scale, check_ratings
 from .encoding import IdMap
 
 __all__ = ["RatingEstimator", "UnknownIdWarning", "NotFittedError", "known_bias_prediction", "bias_score_matrix",
-           "check_user_rows"]
+           "check_user_rows", "IterativeEstimator"]
 
 
 class UnknownIdWarning(UserWarning):
@@ -108,21 +108,6 @@ class RatingEstimator:
         self._fit(u, i, r)
         return self
 
-    def _fit_with_eval_set(self, ratings, eval_set=None):
-        """``fit`` for models that score an ``eval_set`` while they train: ``_fit(u, i, r, ev)``.
-
-        ``ev`` is ``(u, i, r)`` of the eval_set on the training index space (-1 for an unseen id), or None.
-        """
-        if eval_set is not None:
-            eval_set = check_ratings(eval_set, self.rating_scale, what="eval_set")
-        u, i, r = self._prepare_fit(ratings)
-        ev = None
-        if eval_set is not None:
-            ev = (self.ids_.user_index(eval_set["user_id"]), self.ids_.item_index(eval_set["item_id"]),
-                  eval_set["rating"].to_numpy(dtype=float))
-        self._fit(u, i, r, ev)
-        return self
-
     def _check_fitted(self):
         if not hasattr(self, "ids_"):
             raise NotFittedError(f"this {type(self).__name__} is not fitted yet: call fit(ratings) first")
@@ -183,3 +168,35 @@ class RatingEstimator:
     def __repr__(self):
         params = ", ".join(f"{k}={v!r}" for k, v in vars(self).items() if not k.endswith("_") and not k.startswith("_"))
         return f"{type(self).__name__}({params})"
+
+
+class IterativeEstimator(RatingEstimator):
+    """A model fitted in passes (epochs, sweeps) that can score an ``eval_set`` after each pass.
+
+    Subclasses implement ``_check_params()`` and ``_fit(u, i, r, ev)``, where ``ev`` is
+    ``(u, i, r)`` of the eval_set on the training index space (-1 for an unseen id), or None;
+    they record the scores in ``history_``.
+    """
+
+    def _check_params(self):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def fit(self, ratings, eval_set=None):
+        """Fit on a ratings table (``user_id, item_id, rating``); returns ``self``.
+
+        Parameters
+        ----------
+        ratings : pandas.DataFrame
+        eval_set : pandas.DataFrame, optional
+            Ratings scored after every pass into ``history_`` (unseen ids use the bias fallback, silently).
+        """
+        self._check_params()
+        if eval_set is not None:
+            eval_set = check_ratings(eval_set, self.rating_scale, what="eval_set")
+        u, i, r = self._prepare_fit(ratings)
+        ev = None
+        if eval_set is not None:
+            ev = (self.ids_.user_index(eval_set["user_id"]), self.ids_.item_index(eval_set["item_id"]),
+                  eval_set["rating"].to_numpy(dtype=float))
+        self._fit(u, i, r, ev)
+        return self

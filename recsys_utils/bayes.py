@@ -47,7 +47,7 @@ import numpy as np
 import pandas as pd
 
 from ._grouping import group_by_index
-from .base import RatingEstimator, known_bias_prediction
+from .base import IterativeEstimator, known_bias_prediction
 from .checks import check_int, check_number, check_rating_scale
 
 __all__ = ["BayesianMF", "sample_wishart", "sample_normal_wishart", "sample_factors", "sample_precision"]
@@ -161,7 +161,7 @@ def sample_precision(residuals, rng, shape0=PRECISION_PRIOR[0], rate0=PRECISION_
     return float(rng.gamma(shape0 + e.size / 2, 1.0 / (rate0 + np.einsum("n,n->", e, e) / 2)))
 
 
-class BayesianMF(RatingEstimator):
+class BayesianMF(IterativeEstimator):
     """Bayesian matrix factorization (BPMF) fitted by Gibbs sampling; predictions are posterior means.
 
     Parameters
@@ -228,17 +228,6 @@ class BayesianMF(RatingEstimator):
         check_number("init_std", self.init_std)
         check_rating_scale(self.rating_scale)
 
-    def fit(self, ratings, eval_set=None):
-        """Fit on a ratings table (``user_id, item_id, rating``); returns ``self``.
-
-        Parameters
-        ----------
-        ratings : pandas.DataFrame
-        eval_set : pandas.DataFrame, optional
-            Ratings scored after every sweep into ``history_`` (unseen ids use the bias fallback, silently).
-        """
-        self._check_params()
-        return self._fit_with_eval_set(ratings, eval_set)
 
     def _fit(self, u, i, r, ev=None):
         nu, ni, k = self.ids_.n_users, self.ids_.n_items, int(self.n_factors)

@@ -44,7 +44,7 @@ import numpy as np
 import pandas as pd
 
 from ._grouping import group_by_index
-from .base import RatingEstimator, bias_score_matrix, known_bias_prediction
+from .base import IterativeEstimator, bias_score_matrix, known_bias_prediction
 from .checks import check_choice, check_int, check_number, check_rating_scale, check_ratings
 from .encoding import IdMap
 
@@ -267,7 +267,7 @@ def als_half_step(idx_self, idx_other, target, other_factors, n_self, reg, reg_b
 # ---------------------------------------------------------------------------
 # the estimator
 # ---------------------------------------------------------------------------
-class MatrixFactorization(RatingEstimator):
+class MatrixFactorization(IterativeEstimator):
     """Biased matrix factorization ``mu + b_u + b_i + p_u . q_i``, fitted by ALS or SGD.
 
     Parameters
@@ -344,20 +344,7 @@ class MatrixFactorization(RatingEstimator):
         check_number("init_std", self.init_std)
         check_rating_scale(self.rating_scale)
 
-    # -- fitting ---------------------------------------------------------
-    def fit(self, ratings, eval_set=None):
-        """Fit on a ratings table (``user_id, item_id, rating``); returns ``self``.
-
-        Parameters
-        ----------
-        ratings : pandas.DataFrame
-        eval_set : pandas.DataFrame, optional
-            Ratings scored after every epoch into ``history_["eval_rmse"]``
-            (its unseen ids use the bias fallback, silently).
-        """
-        self._check_params()
-        return self._fit_with_eval_set(ratings, eval_set)
-
+    # -- fitting (fit(ratings, eval_set) comes from IterativeEstimator) ---
     def _fit(self, u, i, r, ev=None):
         nu, ni, k = self.ids_.n_users, self.ids_.n_items, int(self.n_factors)
         rng = np.random.default_rng(self.random_state)
