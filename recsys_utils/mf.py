@@ -16,8 +16,19 @@ fitted on the **observed** ratings only, by minimizing
 
 The penalty sits *inside* the sum, once per rating (as in Funk's SVD, in
 scikit-surprise's ``SVD`` and in the ALS-WR paper of Zhou et al., 2008), so a
-user with ``n_u`` ratings pays ``lambda * n_u * |p_u|^2``. Both solvers
-minimize this same ``J`` (:func:`objective`):
+user with ``n_u`` ratings pays ``lambda * n_u * |p_u|^2``.
+
+How the penalty grows with the rating count is a choice (``reg`` and
+``reg_bias`` of :class:`MatrixFactorization`). A number ``lambda`` is the
+per-rating penalty above (the default). A pair ``(lambda_0, lambda)`` adds a
+*floor* that does not grow with the count: an entity with ``n`` ratings pays
+``(lambda_0 + n * lambda)`` times its squared norm. The per-rating penalty
+alone barely shrinks an entity with one rating (a movie rated once, 5 stars,
+keeps a bias near ``5 - mu``); the floor shrinks it like the pseudo-counts of
+the bias baseline (``b_i = sum(r - mu - b_u) / (lambda_0 + n_i)`` when
+``lambda = 0`` and the factors are 0), and hardly changes entities with many
+ratings. Entities without ratings pay nothing (they have no parameters to fit).
+Both solvers minimize this same ``J`` (:func:`objective`):
 
 * ``method="sgd"``: shuffled mini-batches; every rating contributes its own
   gradient (:func:`rating_gradients`), scattered onto the users and items of
@@ -57,9 +68,52 @@ __all__ = [
     "sgd_epoch",
     "group_by_index",
     "als_half_step",
+    "penalty_parts",
+    "entity_penalty",
 ]
 
 METHODS = ("als", "sgd")
+
+
+def penalty_parts(reg, name="reg"):
+    """``reg`` as ``(floor, per_rating)``: a number is per rating (floor 0), a pair is ``(floor, per_rating)``.
+
+    An entity with ``n`` ratings pays ``(floor + n * per_rating)`` times its squared norm.
+
+    Raises
+    ------
+    ValueError
+        One line, unless ``reg`` is a non-negative finite number or a pair of them.
+    """
+    if isinstance(reg, (tuple, list)):
+        if len(reg) != 2:
+            raise ValueError(f"{name} must be a number or a pair (floor, per_rating), got {reg!r}")
+        check_number(f"{name} floor", reg[0])
+        check_number(f"{name} per_rating", reg[1])
+        return float(reg[0]), float(reg[1])
+    check_number(name, reg)
+    return 0.0, float(reg)
+
+
+def entity_penalty(reg, counts):
+    """Total penalty coefficient ``floor + n * per_rating`` of each entity, 0 where ``n == 0``. Shape (n_entities,)."""
+    floor, per = penalty_parts(reg)
+    counts = np.asarray(counts, dtype=float)
+    return np.where(counts > 0, floor + counts * per, 0.0)
+
+
+def _per_rating(reg, u, i, n_users, n_items):
+    """A penalty spread over each entity's ratings: (user side, item side) arrays of shape (n,).
+
+    Rating ``(u, i)`` carries ``floor / n_u + per_rating`` of user ``u``'s penalty, so summed
+    over the user's ratings it is ``floor + n_u * per_rating``. A plain number stays a number.
+    """
+    floor, per = penalty_parts(reg)
+    if floor == 0.0:
+        return per
+    nu = np.bincount(u, minlength=n_users)
+    ni = np.bincount(i, minlength=n_items)
+    return per + floor / nu[u], per + floor / ni[i]
 
 
 # ---------------------------------------------------------------------------
@@ -93,10 +147,11 @@ def objective(u, i, r, P, Q, bu, bi, mu, reg, reg_bias=None):
         User and item index of each rating.
     r : float array of shape (n,)
     P, Q, bu, bi, mu : model parameters, as in :func:`predict_raw`
-    reg : float
-        Penalty ``lambda`` on the factors, paid once per rating.
-    reg_bias : float, optional
-        Penalty on the biases; defaults to ``reg``.
+    reg : float or (float, float)
+        Penalty on the factors: ``lambda`` paid once per rating, or ``(floor, lambda)``
+        (see :func:`penalty_parts`).
+    reg_bias : float or (float, float), optional
+        Penalty on the biases, in the same form; defaults to ``reg``.
 
     Returns
     -------
@@ -106,8 +161,8 @@ def objective(u, i, r, P, Q, bu, bi, mu, reg, reg_bias=None):
     e = r - predict_raw(u, i, P, Q, bu, bi, mu)
     nu = np.bincount(u, minlength=len(bu))  # ratings per user, (n_users,)
     ni = np.bincount(i, minlength=len(bi))  # ratings per item, (n_items,)
-    penalty = reg * (nu @ np.sum(P**2, axis=1) + ni @ np.sum(Q**2, axis=1))
-    penalty += reg_bias * (nu @ bu**2 + ni @ bi**2)
+    penalty = entity_penalty(reg, nu) @ np.sum(P**2, axis=1) + entity_penalty(reg, ni) @ np.sum(Q**2, axis=1)
+    penalty += entity_penalty(reg_bias, nu) @ bu**2 + entity_penalty(reg_bias, ni) @ bi**2
     return float(0.5 * (e @ e + penalty))
 
 
@@ -125,6 +180,9 @@ def rating_gradients(e, pu, qi, bu, bi, reg, reg_bias=None):
     e : (n,) errors ``r - r_hat``
     pu, qi : (n, k) the user and item vectors of each rating
     bu, bi : (n,) the user and item bias of each rating
+    reg, reg_bias : float, or a pair ``(user side, item side)`` of (n,) arrays
+        Each rating's share of the penalty (``reg_bias`` defaults to ``reg``); a
+        penalty with a floor is spread over the ratings by the solvers.
 
     Returns
     -------
@@ -132,8 +190,11 @@ def rating_gradients(e, pu, qi, bu, bi, reg, reg_bias=None):
     dbu, dbi : (n,)
     """
     reg_bias = reg if reg_bias is None else reg_bias
+    ru, ri = reg if isinstance(reg, tuple) else (reg, reg)
+    rbu, rbi = reg_bias if isinstance(reg_bias, tuple) else (reg_bias, reg_bias)
     e_col = e[:, None]
-    return (-e_col * qi + reg * pu, -e_col * pu + reg * qi, -e + reg_bias * bu, -e + reg_bias * bi)
+    return (-e_col * qi + np.reshape(ru, (-1, 1)) * pu, -e_col * pu + np.reshape(ri, (-1, 1)) * qi,
+            -e + rbu * bu, -e + rbi * bi)
 
 
 def _scatter_rows(idx, values, n):
@@ -153,8 +214,10 @@ def objective_gradients(u, i, r, P, Q, bu, bi, mu, reg, reg_bias=None):
     dbu : (n_users,)
     dbi : (n_items,)
     """
+    reg_bias = reg if reg_bias is None else reg_bias
     e = r - predict_raw(u, i, P, Q, bu, bi, mu)
-    dpu, dqi, dbu, dbi = rating_gradients(e, P[u], Q[i], bu[u], bi[i], reg, reg_bias)
+    shares = (_per_rating(reg, u, i, len(P), len(Q)), _per_rating(reg_bias, u, i, len(P), len(Q)))
+    dpu, dqi, dbu, dbi = rating_gradients(e, P[u], Q[i], bu[u], bi[i], *shares)
     return (
         _scatter_rows(u, dpu, len(P)),
         _scatter_rows(i, dqi, len(Q)),
@@ -180,13 +243,17 @@ def sgd_epoch(u, i, r, P, Q, bu, bi, mu, lr, reg, reg_bias=None, batch_size=256,
     biased : bool, whether the biases are learned (else they stay at 0)
     """
     rng = np.random.default_rng() if rng is None else rng
+    reg_bias = reg if reg_bias is None else reg_bias
+    # each rating's share of the penalty: a number, or (user side, item side) arrays (n,)
+    shares = [_per_rating(x, u, i, len(P), len(Q)) for x in (reg, reg_bias)]
     order = rng.permutation(len(r))
     for start in range(0, len(r), batch_size):
         b = order[start : start + batch_size]
         ub, ib = u[b], i[b]
         pu, qi = P[ub], Q[ib]
         e = r[b] - (mu + bu[ub] + bi[ib] + np.einsum("nk,nk->n", pu, qi))
-        dpu, dqi, dbu, dbi = rating_gradients(e, pu, qi, bu[ub], bi[ib], reg, reg_bias)
+        reg_b, reg_bias_b = (s if not isinstance(s, tuple) else (s[0][b], s[1][b]) for s in shares)
+        dpu, dqi, dbu, dbi = rating_gradients(e, pu, qi, bu[ub], bi[ib], reg_b, reg_bias_b)
         # scatter onto the users / items of this batch only
         uu, uinv = np.unique(ub, return_inverse=True)
         ii, iinv = np.unique(ib, return_inverse=True)
@@ -204,9 +271,11 @@ def als_half_step(idx_self, idx_other, target, other_factors, n_self, reg, reg_b
     For entity ``s`` with ratings ``(s, o)``: stack ``x_o = [q_o, 1]`` into ``X_s``
     (n_s, k+1) and ``y_s = target`` (``r - mu - b_o``), then solve
 
-    .. math:: (X_s^T X_s + n_s\\,\\mathrm{diag}(\\lambda,\\dots,\\lambda,\\lambda_b))\\,[p_s; b_s] = X_s^T y_s
+    .. math:: (X_s^T X_s + \\mathrm{diag}(d,\\dots,d,d_b))\\,[p_s; b_s] = X_s^T y_s
 
-    for every entity at once. Entities without ratings get zeros.
+    with ``d = floor + n_s * lambda`` (just ``n_s * lambda`` for a per-rating
+    penalty, ALS-WR) and ``d_b`` likewise from ``reg_bias``, for every entity at
+    once. Entities without ratings get zeros.
 
     Parameters
     ----------
@@ -215,7 +284,7 @@ def als_half_step(idx_self, idx_other, target, other_factors, n_self, reg, reg_b
     target : (n,) ``r - mu - b_other``
     other_factors : (n_other, k)
     n_self : int
-    reg, reg_bias : float, penalties (``reg_bias`` defaults to ``reg``)
+    reg, reg_bias : float or (floor, per_rating), penalties (``reg_bias`` defaults to ``reg``)
     fit_bias : bool, if False the bias is not fitted (returned as zeros)
     groups : output of ``group_by_index(idx_self, n_self)``, to reuse across sweeps
 
@@ -235,15 +304,16 @@ def als_half_step(idx_self, idx_other, target, other_factors, n_self, reg, reg_b
         F[:-1, k] = 1.0
     other_all = np.r_[idx_other, len(other_factors)]
     y_all = np.r_[target, 0.0]
-    ridge = np.full(dim, float(reg))
+    (floor, per), (floor_b, per_b) = penalty_parts(reg), penalty_parts(reg_bias, "reg_bias")
+    ridge, ridge_floor = np.full(dim, per), np.full(dim, floor)  # per rating, and once per entity
     if fit_bias:
-        ridge[k] = reg_bias
+        ridge[k], ridge_floor[k] = per_b, floor_b
     out = np.zeros((n_self, dim))
     for ents, pos in groups:
         X = F[other_all[pos]]  # (B, L, dim)
         y = y_all[pos]  # (B, L)
         n_s = (pos < len(target)).sum(axis=1)  # (B,)
-        D = n_s[:, None] * ridge  # (B, dim), the diagonal of the penalty
+        D = ridge_floor + n_s[:, None] * ridge  # (B, dim), the diagonal of the penalty
         L = pos.shape[1]
         if L >= dim or not np.all(D > 0):
             # primal: (X^T X + D) w = X^T y, a (dim x dim) system per entity
@@ -274,8 +344,10 @@ class MatrixFactorization(IterativeEstimator):
     ----------
     n_factors : int
         Dimension ``k`` of the user and item vectors.
-    reg : float
-        L2 penalty ``lambda`` on the vectors, paid once per rating.
+    reg : float or (float, float)
+        L2 penalty on the vectors: ``lambda`` paid once per rating, or a pair
+        ``(floor, lambda)``: an entity with ``n`` ratings pays ``floor + n * lambda``
+        (module docstring, :func:`penalty_parts`).
     lr : float
         SGD learning rate (unused by ALS).
     n_epochs : int
@@ -287,8 +359,10 @@ class MatrixFactorization(IterativeEstimator):
         Seeds the initial vectors and the SGD shuffles.
     verbose : bool
         Show a tqdm progress bar over epochs.
-    reg_bias : float or None
-        Penalty on the biases; ``None`` means ``reg``.
+    reg_bias : float, (float, float) or None
+        Penalty on the biases, in the same two forms; ``None`` means ``reg``. A floor
+        here, e.g. ``(25, 0.13)``, stops a movie rated once by one fan from getting a
+        bias near ``5 - mu`` (notebook 06 measures what that does to top-N lists).
     biased : bool
         Learn ``b_u`` and ``b_i`` (else they stay 0 and the model is the plain
         ``mu + p_u . q_i``).
@@ -337,9 +411,9 @@ class MatrixFactorization(IterativeEstimator):
         check_int("n_factors", self.n_factors)
         check_int("n_epochs", self.n_epochs)
         check_int("batch_size", self.batch_size)
-        check_number("reg", self.reg)
+        penalty_parts(self.reg, "reg")
         if self.reg_bias is not None:
-            check_number("reg_bias", self.reg_bias)
+            penalty_parts(self.reg_bias, "reg_bias")
         check_number("lr", self.lr, strict=True)
         check_number("init_std", self.init_std)
         check_rating_scale(self.rating_scale)
@@ -352,7 +426,7 @@ class MatrixFactorization(IterativeEstimator):
         Q = rng.normal(0.0, self.init_std, (ni, k))  # (n_items, k)
         bu, bi = np.zeros(nu), np.zeros(ni)
         mu = self.global_mean_
-        reg, reg_bias = float(self.reg), self.reg_bias
+        reg, reg_bias = _as_penalty(self.reg), _as_penalty(self.reg_bias)
         if self.method == "als":
             groups_u, groups_i = group_by_index(u, nu), group_by_index(i, ni)
         rows = []
@@ -486,6 +560,14 @@ class MatrixFactorization(IterativeEstimator):
         if not lo <= self.global_mean_ <= hi:
             raise ValueError(f"{path}: global_mean {self.global_mean_} lies outside rating_scale {self.rating_scale_}: "
                              "the file is inconsistent, save the model again")
+
+
+def _as_penalty(reg):
+    """A penalty setting as the solvers take it: a float, a (floor, per_rating) tuple, or None."""
+    if reg is None:
+        return None
+    floor, per = penalty_parts(reg)
+    return (floor, per) if isinstance(reg, (tuple, list)) else per
 
 
 def _npz_path(path):

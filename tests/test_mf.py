@@ -346,3 +346,120 @@ def test_progress_bar_only_when_verbose(capsys):
     assert capsys.readouterr().err == ""
     MatrixFactorization(n_factors=2, n_epochs=2, verbose=True).fit(GOOD)
     assert "MF-als" in capsys.readouterr().err
+
+
+# --- the penalty floor: reg / reg_bias as (floor, per_rating) ----------------
+FLOORED = dict(reg=(0.8, REG), reg_bias=(2.5, REG_BIAS))
+
+
+def test_penalty_parts_and_entity_penalty():
+    from recsys_utils.mf import entity_penalty, penalty_parts
+
+    assert penalty_parts(0.13) == (0.0, 0.13)
+    assert penalty_parts((25, 0.13)) == (25.0, 0.13)
+    np.testing.assert_allclose(entity_penalty((25, 0.5), [0, 1, 4]), [0.0, 25.5, 27.0])
+    for bad, match in (((1, 2, 3), r"reg must be a number or a pair \(floor, per_rating\)"),
+                       ((-1, 0.1), "reg floor must be a non-negative finite number"),
+                       ((1, float("inf")), "reg per_rating must be a non-negative finite number")):
+        with pytest.raises(ValueError, match=match):
+            penalty_parts(bad)
+
+
+def test_floored_objective_by_hand(tiny):
+    u, i, r, p = tiny
+    (fl, lam), (flb, lamb) = FLOORED["reg"], FLOORED["reg_bias"]
+    total = 0.0
+    for a, b, y in zip(u, i, r):
+        e = y - predict_raw(np.array([a]), np.array([b]), **p)[0]
+        total += 0.5 * (e**2 + lam * (p["P"][a] @ p["P"][a] + p["Q"][b] @ p["Q"][b])
+                        + lamb * (p["bu"][a] ** 2 + p["bi"][b] ** 2))
+    # the floor once per entity that has ratings (all 6 users and 5 items here)
+    total += 0.5 * (fl * (np.sum(p["P"] ** 2) + np.sum(p["Q"] ** 2))
+                    + flb * (np.sum(p["bu"] ** 2) + np.sum(p["bi"] ** 2)))
+    assert objective(u, i, r, **FLOORED, **p) == pytest.approx(total, rel=1e-12)
+    # an entity without ratings pays nothing, floor or not
+    extra = {**p, "bu": np.r_[p["bu"], 7.0], "P": np.r_[p["P"], np.full((1, 3), 9.0)]}
+    assert objective(u, i, r, **FLOORED, **extra) == pytest.approx(total, rel=1e-12)
+
+
+def test_floored_gradients_match_finite_differences(tiny):
+    u, i, r, p = tiny
+    grads = dict(zip(("P", "Q", "bu", "bi"), objective_gradients(u, i, r, **FLOORED, **p)))
+    h = 1e-6
+    for name, g in grads.items():
+        numeric = np.zeros_like(p[name])
+        for idx in np.ndindex(p[name].shape):
+            plus, minus = {**p, name: p[name].copy()}, {**p, name: p[name].copy()}
+            plus[name][idx] += h
+            minus[name][idx] -= h
+            numeric[idx] = (objective(u, i, r, **FLOORED, **plus) - objective(u, i, r, **FLOORED, **minus)) / (2 * h)
+        np.testing.assert_allclose(g, numeric, rtol=1e-6, atol=1e-7, err_msg=name)
+
+
+@pytest.mark.parametrize("fit_bias", [True, False])
+def test_floored_als_half_step_is_the_exact_minimizer(tiny, fit_bias):
+    u, i, r, p = tiny
+    k = 3
+    target = r - p["mu"] - p["bi"][i]
+    P, bu = als_half_step(u, i, target, p["Q"], 6, FLOORED["reg"], FLOORED["reg_bias"], fit_bias=fit_bias)
+    # reference: per user, the stacked least squares [X; sqrt(D)] w = [y; 0] with D = floor + n * lambda
+    for s in range(6):
+        rows = u == s
+        X = np.c_[p["Q"][i[rows]], np.ones(rows.sum())] if fit_bias else p["Q"][i[rows]]
+        d = np.full(k, FLOORED["reg"][0] + rows.sum() * FLOORED["reg"][1])
+        if fit_bias:
+            d = np.r_[d, FLOORED["reg_bias"][0] + rows.sum() * FLOORED["reg_bias"][1]]
+        w = np.linalg.lstsq(np.r_[X, np.diag(np.sqrt(d))], np.r_[target[rows], np.zeros(len(d))], rcond=None)[0]
+        np.testing.assert_allclose(P[s], w[:k], atol=1e-10)
+        if fit_bias:
+            assert bu[s] == pytest.approx(w[k], abs=1e-10)
+
+
+def test_floored_sgd_full_batch_is_one_gradient_step(tiny):
+    u, i, r, p = tiny
+    grads = objective_gradients(u, i, r, **FLOORED, **p)
+    new = {k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in p.items()}
+    sgd_epoch(u, i, r, new["P"], new["Q"], new["bu"], new["bi"], p["mu"], lr=0.05, **FLOORED,
+              batch_size=len(r), rng=np.random.default_rng(0))
+    for name, g in zip(("P", "Q", "bu", "bi"), grads):
+        np.testing.assert_allclose(new[name], p[name] - 0.05 * g, err_msg=name)
+
+
+def test_bias_floor_alone_is_the_bias_baseline():
+    # no factors to speak of (k=1, huge factor penalty), bias penalty floor only: MF's ALS sweeps are then
+    # the bias baseline's alternating updates b_i = sum(r - mu - b_u) / (floor + n_i)
+    from recsys_utils import BiasBaseline
+
+    train = make_low_rank_ratings(n_users=40, n_items=30, n_factors=2, density=0.3, random_state=5).ratings
+    floor = 4.0
+    mf = MatrixFactorization(n_factors=1, reg=1e9, reg_bias=(floor, 0.0), init_std=0.0, n_epochs=60,
+                             random_state=0).fit(train)
+    base = BiasBaseline(reg_user=floor, reg_item=floor, n_epochs=200).fit(train)
+    users, items = train["user_id"].to_numpy(), train["item_id"].to_numpy()
+    np.testing.assert_allclose(mf.predict(users, items), base.predict(users, items), atol=1e-6)
+
+
+def test_floor_shrinks_a_single_rating_movie_not_a_popular_one():
+    # movie 99 is rated once, 5 stars; its item bias under a per-rating penalty stays large
+    train = make_low_rank_ratings(n_users=60, n_items=40, n_factors=2, density=0.4, random_state=2).ratings
+    lone = pd.DataFrame({"user_id": [train["user_id"].iloc[0]], "item_id": [99], "rating": [5.0]})
+    data = pd.concat([train.assign(rating=train["rating"].clip(1, 5)), lone], ignore_index=True)
+    fits = {name: MatrixFactorization(n_factors=3, n_epochs=15, reg_bias=rb, random_state=0).fit(data)
+            for name, rb in (("per rating", 0.13), ("floored", (25.0, 0.13)))}
+    lone_bias = {name: m.item_bias_[m.ids_.items.get_loc(99)] for name, m in fits.items()}
+    assert lone_bias["per rating"] > 0.5
+    assert lone_bias["floored"] < 0.5 * lone_bias["per rating"]
+    popular = data["item_id"].value_counts().index[0]
+    busy = {name: m.item_bias_[m.ids_.items.get_loc(popular)] for name, m in fits.items()}
+    assert busy["floored"] == pytest.approx(busy["per rating"], abs=0.15)
+
+
+def test_floored_model_saves_and_loads(tmp_path, synth):
+    _, train, test = synth
+    model = MatrixFactorization(n_factors=3, n_epochs=2, reg=(1.0, 0.1), reg_bias=(10, 0.05), random_state=1)
+    model.fit(train)
+    loaded = MatrixFactorization.load(model.save(tmp_path / "floored"))
+    users, items = test["user_id"].to_numpy(), test["item_id"].to_numpy()
+    np.testing.assert_array_equal(loaded.predict(users, items), model.predict(users, items))
+    with pytest.raises(ValueError, match=r"reg_bias must be a number or a pair \(floor, per_rating\), got"):
+        MatrixFactorization(reg_bias=(1, 2, 3)).fit(train)
