@@ -1,11 +1,19 @@
-"""Weighted ALS on implicit feedback: closed forms, monotone loss, beats random, fold-in."""
+"""Weighted ALS on implicit feedback: closed forms, monotone loss, beats random, fold-in; the CG solver."""
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from recsys_utils.implicit import ImplicitALS, _weighted_ridge_step, fold_in_user, implicit_loss
+from recsys_utils.implicit import (
+    ImplicitALS,
+    _cg_ridge_step,
+    _loss_from_dots,
+    _Observed,
+    _weighted_ridge_step,
+    fold_in_user,
+    implicit_loss,
+)
 from recsys_utils.mf import group_by_index
 from recsys_utils.ranking import evaluate_scores
 
@@ -142,3 +150,193 @@ def test_fit_errors():
         ImplicitALS().fit(df.iloc[:0])
     with pytest.raises(RuntimeError, match="not fitted"):
         ImplicitALS().score_matrix()
+    with pytest.raises(ValueError, match="solver must be one of 'exact', 'cg', got 'lu'"):
+        ImplicitALS(solver="lu").fit(df)
+    with pytest.raises(ValueError, match="cg_steps must be an integer >= 1, got 0"):
+        ImplicitALS(solver="cg", cg_steps=0).fit(df)
+    with pytest.raises(ValueError, match="dtype must be one of 'float64', 'float32', got 'int8'"):
+        ImplicitALS(dtype="int8").fit(df)
+    with pytest.raises(ValueError, match="dtype must be one of .*got 'nonsense'"):
+        ImplicitALS(dtype="nonsense").fit(df)
+
+
+# ---------------------------------------------------------------------------
+# the default solver is the code the notebooks ran; the CG solver against it
+# ---------------------------------------------------------------------------
+def _previous_ridge_step(idx_self, idx_other, weight, other_factors, n_self, reg, groups):
+    """``_weighted_ridge_step`` as it was before the CG solver was added (commit 5c91cbe), verbatim."""
+    Y = np.asarray(other_factors, dtype=float)
+    k = Y.shape[1]
+    G = Y.T @ Y + reg * np.eye(k)
+    F = np.vstack([Y, np.zeros((1, k))])
+    other_all = np.r_[idx_other, len(Y)]
+    w_all = np.r_[weight, 0.0]
+    out = np.zeros((n_self, k))
+    for ents, pos in groups:
+        X = F[other_all[pos]]
+        w = w_all[pos]
+        A = G + np.matmul(X.transpose(0, 2, 1), X * w[..., None])
+        rhs = np.einsum("blk,bl->bk", X, 1.0 + w)
+        out[ents] = np.linalg.solve(A, rhs[..., None])[..., 0]
+    return out
+
+
+def _previous_fit(train, n_factors, reg, alpha, n_epochs, init_std, seed):
+    """``ImplicitALS.fit`` as it was before the CG solver was added: factors and loss history."""
+    from recsys_utils.encoding import IdMap
+
+    pairs = train[["user_id", "item_id"]].drop_duplicates()
+    ids = IdMap.from_ratings(pairs)
+    u, i = ids.user_index(pairs["user_id"]), ids.item_index(pairs["item_id"])
+    nu, ni = ids.n_users, ids.n_items
+    rng = np.random.default_rng(seed)
+    X = rng.normal(0.0, init_std, (nu, n_factors))
+    Y = rng.normal(0.0, init_std, (ni, n_factors))
+    w = np.full(len(u), float(alpha))
+    groups_u, groups_i = group_by_index(u, nu), group_by_index(i, ni)
+    losses = []
+    for _ in range(n_epochs):
+        X = _previous_ridge_step(u, i, w, Y, nu, reg, groups_u)
+        Y = _previous_ridge_step(i, u, w, X, ni, reg, groups_i)
+        losses.append(implicit_loss(u, i, w, X, Y, reg))
+    return X, Y, losses
+
+
+@pytest.mark.parametrize("seed", [0, 3])
+def test_default_solver_gives_bit_identical_factors_to_the_previous_code(seed):
+    """Notebooks 06 and 07 store outputs of the default solver: adding CG must not move a single bit."""
+    train, _ = _two_taste_problem(seed, n_users=50, n_items=30)
+    train = pd.concat([train, train.iloc[:7]])  # duplicate pairs count once, as before
+    X, Y, losses = _previous_fit(train, 5, 0.8, 3.0, 5, 0.1, seed)
+    m = ImplicitALS(n_factors=5, reg=0.8, alpha=3.0, n_epochs=5, init_std=0.1, random_state=seed).fit(train)
+    assert m.solver == "exact" and m.user_factors_.dtype == np.float64
+    np.testing.assert_array_equal(m.user_factors_, X)
+    np.testing.assert_array_equal(m.item_factors_, Y)
+    np.testing.assert_array_equal(m.history_["loss"].to_numpy(), losses)
+
+
+def _random_pairs(rng, n_rows, n_cols, density):
+    mask = rng.random((n_rows, n_cols)) < density
+    mask[np.arange(n_rows), rng.integers(0, n_cols, n_rows)] = True  # every row observed at least once
+    rows, cols = np.nonzero(mask)
+    perm = rng.permutation(len(rows))  # any input order
+    return rows[perm], cols[perm]
+
+
+def test_observed_products_equal_their_dense_forms():
+    rng = np.random.default_rng(4)
+    rows, cols = _random_pairs(rng, 7, 9, 0.3)
+    w = rng.random(len(rows)) + 0.5
+    obs = _Observed(rows, cols, w, 8, 9, np.float64)  # row 7 has no pairs
+    V, Z = rng.normal(size=(8, 3)), rng.normal(size=(9, 3))
+    W = np.zeros((8, 9))
+    W[rows, cols] = w
+    dots = obs.row_dots(V, Z[obs.cols])
+    np.testing.assert_allclose(dots, (V @ Z.T)[np.repeat(np.arange(8), obs.counts), obs.cols])
+    np.testing.assert_allclose(obs.weight, W[np.repeat(np.arange(8), obs.counts), obs.cols])
+    np.testing.assert_allclose(obs.times(obs.weight * dots, Z), (W * (V @ Z.T)) @ Z)
+
+
+def _dense_system(rows, cols, w, n_rows, Y, reg):
+    """Every row's A_r = Y^T C_r Y + reg I and b_r = Y^T C_r p_r, built from the dense C and P."""
+    n, k = Y.shape
+    C, P = np.ones((n_rows, n)), np.zeros((n_rows, n))
+    C[rows, cols] += w
+    P[rows, cols] = 1.0
+    A = np.einsum("ik,ri,il->rkl", Y, C, Y) + reg * np.eye(k)
+    b = np.einsum("ik,ri->rk", Y, C * P)
+    return A, b
+
+
+def test_cg_steps_lower_every_rows_objective_and_reach_the_dense_least_squares_solution():
+    rng = np.random.default_rng(5)
+    n_rows, n, k, reg = 9, 14, 4, 0.6
+    rows, cols = _random_pairs(rng, n_rows, n, 0.3)
+    w = np.full(len(rows), 3.0)
+    Y, X0 = rng.normal(size=(n, k)), rng.normal(size=(n_rows, k))
+    A, b = _dense_system(rows, cols, w, n_rows, Y, reg)
+
+    def objective(X):  # x^T A x / 2 - b^T x per row: the loss with Y fixed, up to a constant
+        return 0.5 * np.einsum("rk,rkl,rl->r", X, A, X) - np.einsum("rk,rk->r", b, X)
+
+    obs = _Observed(rows, cols, w, n_rows, n, np.float64)
+    previous = objective(X0)
+    for steps in range(1, k + 1):
+        X = _cg_ridge_step(obs, X0, Y, reg, steps)[0]
+        current = objective(X)
+        assert (current <= previous + 1e-12).all(), f"step {steps} raised an objective"
+        assert (current < objective(X0) - 1e-9).all()
+        previous = current
+    # k steps solve a k-dimensional SPD system exactly (up to rounding): the brute-force weighted least squares
+    X = _cg_ridge_step(obs, X0, Y, reg, k)[0]
+    for r in range(n_rows):
+        own = cols[rows == r]
+        np.testing.assert_allclose(X[r], _reference_ridge(Y, own, np.ones(len(own)), reg, 3.0), rtol=1e-7, atol=1e-9)
+    assert not np.allclose(_cg_ridge_step(obs, X0, Y, reg, 1)[0], X, rtol=1e-3)  # one step is not yet there
+
+
+def test_cg_step_equals_the_exact_batched_step_when_run_to_convergence():
+    rng = np.random.default_rng(6)
+    rows, cols = _random_pairs(rng, 25, 18, 0.25)
+    w = rng.random(len(rows)) * 4
+    Y = rng.normal(size=(18, 6))
+    exact = _weighted_ridge_step(rows, cols, w, Y, 26, 0.4, group_by_index(rows, 26))
+    obs = _Observed(rows, cols, w, 26, 18, np.float64)
+    X, Yg = _cg_ridge_step(obs, rng.normal(size=(26, 6)), Y, 0.4, 30)
+    np.testing.assert_allclose(X, exact, rtol=1e-8, atol=1e-10)  # row 25 (no pairs) goes to zero
+    np.testing.assert_array_equal(Yg, Y[obs.cols])  # the other side, one row per pair, for the loss
+
+
+def test_loss_from_dots_equals_implicit_loss():
+    rng = np.random.default_rng(7)
+    rows, cols = _random_pairs(rng, 6, 8, 0.4)
+    w = rng.random(len(rows))
+    X, Y = rng.normal(size=(6, 3)), rng.normal(size=(8, 3))
+    perm = rng.permutation(len(rows))
+    s = np.einsum("nk,nk->n", X[rows], Y[cols])
+    assert _loss_from_dots(s[perm], w[perm], X, Y, 0.2) == pytest.approx(implicit_loss(rows, cols, w, X, Y, 0.2),
+                                                                        rel=1e-12)
+
+
+def test_cg_fit_follows_the_exact_fit_when_given_enough_steps():
+    """With as many CG steps as the system has unknowns (and some), every half-sweep is the exact solve."""
+    train, _ = _two_taste_problem(3)
+    kw = dict(n_factors=4, reg=0.5, alpha=5.0, n_epochs=4, init_std=0.1, random_state=1)
+    exact = ImplicitALS(**kw).fit(train)
+    cg = ImplicitALS(**kw, solver="cg", cg_steps=12).fit(train)
+    np.testing.assert_allclose(cg.user_factors_, exact.user_factors_, rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(cg.item_factors_, exact.item_factors_, rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(cg.history_["loss"], exact.history_["loss"], rtol=1e-9)
+    few = ImplicitALS(**kw, solver="cg", cg_steps=1).fit(train)  # one step per sweep: not the exact path
+    assert not np.allclose(few.item_factors_, exact.item_factors_, rtol=1e-2)
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_cg_fit_loss_never_increases_and_it_learns_the_two_tastes(dtype):
+    train, test = _two_taste_problem(4)
+    m = ImplicitALS(n_factors=4, reg=0.5, alpha=5.0, n_epochs=8, random_state=0, solver="cg", cg_steps=2,
+                    dtype=dtype).fit(train)
+    assert m.user_factors_.dtype == np.dtype(dtype) and m.item_factors_.dtype == np.dtype(dtype)
+    loss = m.history_["loss"].to_numpy()
+    tol = 1e-9 if dtype == "float64" else 1e-5
+    assert (np.diff(loss) <= tol * loss[0]).all()
+    u = m.ids_.user_index(train["user_id"])
+    i = m.ids_.item_index(train["item_id"])
+    X, Y = m.user_factors_.astype(float), m.item_factors_.astype(float)
+    assert loss[-1] == pytest.approx(implicit_loss(u, i, np.full(len(u), 5.0), X, Y, 0.5), rel=1e-5)
+    ours = evaluate_scores(m.score_matrix(), train, test, m.ids_, k=10)
+    assert ours["precision@10"] > 0.95
+    again = ImplicitALS(n_factors=4, reg=0.5, alpha=5.0, n_epochs=8, random_state=0, solver="cg", cg_steps=2,
+                        dtype=dtype).fit(train)
+    np.testing.assert_array_equal(m.item_factors_, again.item_factors_)
+    x = m.fold_in_user([0, 2, 4])  # fold-in solves exactly, whatever the solver
+    np.testing.assert_allclose(x, fold_in_user(Y, m.ids_.item_index([0, 2, 4]), reg=0.5, alpha=5.0))
+
+
+def test_exact_solver_stores_float32_when_asked():
+    train, _ = _two_taste_problem(5)
+    kw = dict(n_factors=3, reg=0.5, alpha=2.0, n_epochs=3, random_state=0)
+    m64, m32 = ImplicitALS(**kw).fit(train), ImplicitALS(**kw, dtype=np.float32).fit(train)
+    assert m32.item_factors_.dtype == np.float32 and m32.score_matrix().dtype == np.float32
+    np.testing.assert_allclose(m32.item_factors_, m64.item_factors_, rtol=1e-4, atol=1e-6)
+    assert "solver='exact'" in repr(m64) and "cg_steps=3" in repr(m64)
