@@ -4,7 +4,8 @@ Command line (``make run`` / ``make smoke`` / ``make notebooks`` call it)::
 
     python -m recsys_utils.course run [--smoke] [--dataset ml-100k] [--only 01 02] [--output output]
     python -m recsys_utils.course refresh [--only 03]   # re-execute committed notebooks in place
-    python -m recsys_utils.course table                 # metrics stored in the committed notebooks
+    python -m recsys_utils.course table [--write|--check]   # the results ledger (recsys_utils.ledger)
+    python -m recsys_utils.course metrics               # every metric stored in the committed notebooks
 
 Conventions every notebook follows
 ----------------------------------
@@ -25,7 +26,7 @@ import sys
 import time
 from pathlib import Path
 
-__all__ = ["record_metrics", "read_metrics", "notebooks", "smoke_parameters", "execute", "run"]
+__all__ = ["record_metrics", "read_metrics", "notebooks", "smoke_parameters", "execute", "run", "table"]
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOK_DIR = ROOT / "notebooks"
@@ -220,8 +221,33 @@ def _strip_papermill_metadata(path):
     nbformat.write(nb, str(path))
 
 
-def table(only=None, stream=sys.stdout) -> int:
-    """Print the headline metrics stored in the committed notebooks (no execution)."""
+def table(write=False, check=False, stream=sys.stdout) -> int:
+    """Print the course's results ledger; with ``write`` regenerate README.md's block, with ``check`` test it.
+
+    Returns 1 under ``check`` when README.md's generated block is stale, else 0.
+    """
+    from . import ledger
+
+    readme_path = ROOT / "README.md"
+    readme = readme_path.read_text(encoding="utf-8")
+    fresh = ledger.update_readme(readme)
+    if check:
+        if fresh != readme:
+            print("README.md's results ledger is stale: run `python -m recsys_utils.course table --write`",
+                  file=stream)
+            return 1
+        print("README.md's results ledger is up to date", file=stream)
+        return 0
+    if write and fresh != readme:
+        tmp = readme_path.with_suffix(".md.tmp")
+        tmp.write_text(fresh, encoding="utf-8")
+        tmp.replace(readme_path)
+    print(ledger.ledger_markdown(), file=stream)
+    return 0
+
+
+def stored_metrics(only=None, stream=sys.stdout) -> int:
+    """Print every headline metric stored in the committed notebooks (no execution)."""
     rows = [(p.name, "stored", 0.0, read_metrics(p)) for p in notebooks(only)]
     lines = ["| notebook | headline metrics (stored outputs) |", "|---|---|"]
     for name, _, _, metrics in rows:
@@ -241,13 +267,19 @@ def main(argv=None) -> int:
     p_run.add_argument("--output", default="output", help="folder for the executed copies")
     p_ref = sub.add_parser("refresh", help="re-execute the committed notebooks in place")
     p_ref.add_argument("--only", nargs="*")
-    p_tab = sub.add_parser("table", help="print the metrics stored in the committed notebooks as a Markdown table")
-    p_tab.add_argument("--only", nargs="*")
+    p_tab = sub.add_parser("table", help="print the course's results ledger (README.md's results table)")
+    mode = p_tab.add_mutually_exclusive_group()
+    mode.add_argument("--write", action="store_true", help="also rewrite README.md's generated ledger block")
+    mode.add_argument("--check", action="store_true", help="exit 1 if README.md's ledger block is stale")
+    p_met = sub.add_parser("metrics", help="print every metric stored in the committed notebooks")
+    p_met.add_argument("--only", nargs="*")
     args = parser.parse_args(argv)
     if args.cmd == "run":
         return run(args.smoke, args.dataset, args.only, args.output)
     if args.cmd == "table":
-        return table(args.only)
+        return table(args.write, args.check)
+    if args.cmd == "metrics":
+        return stored_metrics(args.only)
     return refresh(args.only)
 
 
