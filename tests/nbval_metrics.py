@@ -30,7 +30,8 @@ import types
 
 from recsys_utils.course import METRICS_MIME
 
-__all__ = ["metric_tolerance", "tolerance_for", "compare_metrics", "metrics_in", "install"]
+__all__ = ["metric_tolerance", "tolerance_for", "compare_metrics", "metrics_in", "install",
+           "disagreements_with_seed_row"]
 
 
 def metric_tolerance(nb) -> dict:
@@ -113,3 +114,36 @@ def install(items) -> int:
         item.compare_outputs = types.MethodType(compare, item)
         n += 1
     return n
+
+
+def disagreements_with_seed_row(prefix: str, seeds_csv=None) -> tuple[int, list[str]]:
+    """Notebook ``prefix``'s recorded metrics against benchmarks/results/seeds.csv's row for its own SEED.
+
+    The benchmark trains the notebook's models through the same functions; the row for the notebook's seed
+    must agree with the notebook's run within the notebook's tolerances (exact metrics: to the 6 decimals
+    that :func:`recsys_utils.course.record_metrics` keeps). Returns ``(metrics compared, problems)``.
+    """
+    import nbformat
+    import pandas as pd
+
+    from recsys_utils import course
+
+    [path] = course.notebooks([prefix])
+    nb = nbformat.read(str(path), as_version=4)
+    params = _literal_parameters(nb)
+    seed, dataset = params["SEED"], params["DATASET"]
+    rows = pd.read_csv(seeds_csv or course.ROOT / "benchmarks" / "results" / "seeds.csv", dtype={"notebook": str})
+    rows = rows[(rows["notebook"] == prefix) & (rows["dataset"] == dataset) & (rows["seed"] == seed)]
+    stored = course.read_metrics(path)
+    bench = {r.metric: float(r.value) for r in rows.itertuples() if r.metric in stored}
+    tolerance = metric_tolerance(nb)
+    effective = {k: max(tolerance_for(k, tolerance) or 0.0, 1.5e-6) for k in bench}
+    return len(bench), compare_metrics(bench, {k: stored[k] for k in bench}, effective)
+
+
+def _literal_parameters(nb) -> dict:
+    import ast
+
+    [cell] = [c for c in nb.cells if c.cell_type == "code" and "parameters" in c.metadata.get("tags", [])]
+    return {n.targets[0].id: ast.literal_eval(n.value) for n in ast.parse(cell.source).body
+            if isinstance(n, ast.Assign) and len(n.targets) == 1 and isinstance(n.targets[0], ast.Name)}
