@@ -9,16 +9,17 @@ Modules, one concern each
 ``data`` and ``download`` (MovieLens loader) · ``encoding`` (ids -> indices) · ``splits`` ·
 ``metrics`` (RMSE, MAE) · ``checks`` (argument checks) · ``base`` (the estimator shape, unknown-id
 fallback, score matrices) · ``baselines`` · ``mf`` (NumPy MF) · ``implicit`` (weighted ALS) ·
-``neighbors`` (item-kNN, EASE) · ``bayes`` (Bayesian MF by Gibbs sampling) · ``ranking`` (top-N,
-ranking metrics) · ``features`` (side-feature tables) · ``keras_models`` (Keras 3 models) · ``spark``
-(Spark ALS) · ``synthetic`` (generated data) · ``memory`` (memory model, peak RSS) · ``course``
-(the runner).
+``neighbors`` (item-kNN, EASE) · ``bayes`` (Bayesian MF by Gibbs sampling) · ``fm`` and ``fm_gibbs``
+(Bayesian factorization machine with implicit features) · ``ranking`` (top-N, ranking metrics) ·
+``features`` (side-feature tables) · ``keras_models`` (Keras 3 models) · ``spark`` (Spark ALS) ·
+``synthetic`` (generated data) · ``memory`` (memory model, peak RSS) · ``course`` (the runner).
 """
 from .base import NotFittedError, UnknownIdWarning
 from .baselines import BiasBaseline, GlobalMean, ItemMean, UserMean, tune_bias_baseline
 from .bayes import BayesianMF
 from .data import DatasetError, MovieLens, load_movielens
 from .encoding import IdMap
+from .fm import BayesianFM
 from .implicit import ImplicitALS
 from .metrics import mae, rmse
 from .mf import MatrixFactorization
@@ -30,7 +31,7 @@ __all__ = [
     "NotFittedError", "UnknownIdWarning",
     "BiasBaseline", "GlobalMean", "ItemMean", "UserMean", "tune_bias_baseline",
     "DatasetError", "MovieLens", "load_movielens", "IdMap", "mae", "rmse",
-    "BayesianMF", "EASE", "ImplicitALS", "ItemKNN", "MatrixFactorization",
+    "BayesianMF", "BayesianFM", "EASE", "ImplicitALS", "ItemKNN", "MatrixFactorization",
     "course_split", "per_user_split", "random_split", "temporal_split",
     "make_low_rank_ratings", "make_movielens_like",
 ]

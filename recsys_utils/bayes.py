@@ -50,7 +50,8 @@ from ._grouping import group_by_index
 from .base import IterativeEstimator, known_bias_prediction
 from .checks import check_int, check_number, check_rating_scale
 
-__all__ = ["BayesianMF", "sample_wishart", "sample_normal_wishart", "sample_factors", "sample_precision"]
+__all__ = ["BayesianMF", "sample_wishart", "sample_normal_wishart", "sample_factors", "sample_gaussian",
+           "sample_precision"]
 
 BETA0 = 2.0  # prior strength of mu_U around mu0 = 0 (Normal-Wishart), as in the paper
 PRECISION_PRIOR = (1.0, 1.0)  # Gamma(shape, rate) prior of alpha when beta=None
@@ -148,11 +149,30 @@ def sample_factors(idx_self, idx_other, target, other_features, n_self, alpha, m
         X = F[other_all[pos]]  # (B, L, d)
         A = alpha * np.matmul(X.transpose(0, 2, 1), X) + Lam  # (B, d, d)
         b = alpha * np.einsum("bld,bl->bd", X, y_all[pos]) + prior_rhs  # (B, d)
-        L = np.linalg.cholesky(A)
-        c = np.linalg.solve(L, b[..., None])  # L^-1 b, (B, d, 1)
-        z = rng.standard_normal(c.shape)
-        out[ents] = np.linalg.solve(L.transpose(0, 2, 1), c + z)[..., 0]
+        out[ents] = sample_gaussian(A, b, rng)
     return out
+
+
+def sample_gaussian(A, b, rng):
+    """One draw from each ``N(A^-1 b, A^-1)`` of a batch, given precisions ``A`` and ``b = A m``.
+
+    With ``A = L L^T`` (Cholesky) the draw is ``L^-T (L^-1 b + z)``, ``z ~ N(0, I)``: its mean is
+    ``L^-T L^-1 b = A^-1 b`` and its covariance ``L^-T L^-1 = A^-1``; no inverse is formed.
+
+    Parameters
+    ----------
+    A : (B, d, d) symmetric positive definite precisions
+    b : (B, d)
+    rng : numpy.random.Generator
+
+    Returns
+    -------
+    numpy.ndarray of shape (B, d)
+    """
+    L = np.linalg.cholesky(A)
+    c = np.linalg.solve(L, b[..., None])  # L^-1 b, (B, d, 1)
+    z = rng.standard_normal(c.shape)
+    return np.linalg.solve(L.transpose(0, 2, 1), c + z)[..., 0]
 
 
 def sample_precision(residuals, rng, shape0=PRECISION_PRIOR[0], rate0=PRECISION_PRIOR[1]):
