@@ -20,12 +20,10 @@ shared by all users and ``C_u - I`` is non-zero only on the user's own items.
 
 Two solvers
 -----------
-``solver="exact"`` (the default) forms every user's ``k x k`` matrix
-``A_u = Y^T Y + Y^T (C_u - I) Y + lambda I`` in padded blocks
-(:func:`~recsys_utils.mf.group_by_index`) and solves it: ``O(nnz k^2)`` to form
-and ``O(n k^3)`` to factor, per half-sweep. With many entities of few
-ratings (ml-latest-small's 8,964 movies, median 3 ratings) the ``n`` small
-factorizations dominate.
+``solver="exact"`` (the default) forms every ``A_u = Y^T Y + Y^T (C_u - I) Y +
+lambda I`` in padded blocks (:func:`~recsys_utils.mf.group_by_index`) and solves
+it: ``O(nnz k^2 + n k^3)`` per half-sweep, where the ``n`` small factorizations
+dominate when most entities have few ratings (ml-latest-small's movies: median 2).
 
 ``solver="cg"`` runs ``cg_steps`` conjugate-gradient steps on the same systems,
 warm-started from the previous sweep's vectors (Takacs, Pilaszy & Tikk, RecSys
@@ -50,12 +48,11 @@ CG step instead of ``O(nnz k^2 + n k^3)``. Each step (``r = b - A x``,
     q = A d;  a = r.r / d.q;  x += a d;  r -= a q;  d = r + (r_new.r_new / r.r) d
 
 with its own scalars per user. ``A_u`` is symmetric positive definite
-(``lambda > 0``), so every CG step lowers ``x^T A_u x / 2 - b_u^T x``, which is
-``L`` with the other side fixed, up to a constant: the loss never increases,
-as with the exact solve. ``k`` steps would reach the exact solution; from the
-previous sweep's vectors 3 are enough for the same ranking quality
-(``benchmarks/bench_implicit.py``), and ``dtype="float32"`` halves the memory
-traffic.
+(``lambda > 0``), so every CG step lowers ``x^T A_u x / 2 - b_u^T x`` (``L`` with
+the other side fixed, up to a constant): the loss never increases. ``k`` steps
+would reach the exact solution; from the previous sweep's vectors 3 give the
+same ranking quality (``benchmarks/bench_implicit.py``); ``dtype="float32"``
+halves the memory traffic.
 """
 from __future__ import annotations
 
@@ -101,20 +98,31 @@ class _Observed:
     """One side's observed pairs, grouped by row (CSR order): the sparse structure of every CG product.
 
     ``rows`` index the side being solved (n_rows of them), ``cols`` the fixed
-    other side; ``weight`` is ``w = c - 1``, stored in ``dtype``.
+    other side; ``weight`` is ``w = c - 1``, in ``dtype``. Dot products run over
+    chunks of pairs whose gathered rows fit in a core's cache (``chunk_bytes``
+    each): gathering all ``nnz x k`` at once was twice as slow on a busy machine.
     """
 
-    def __init__(self, rows, cols, weight, n_rows, n_cols, dtype):
+    def __init__(self, rows, cols, weight, n_rows, n_cols, dtype, k, chunk_bytes=1 << 18):
         order = np.argsort(rows, kind="stable")
-        self.counts = np.bincount(rows, minlength=n_rows)  # (n_rows,)
-        self.cols = np.asarray(cols)[order]  # (nnz,)
+        self.rows, self.cols = np.asarray(rows)[order], np.asarray(cols)[order]  # (nnz,) each
         self.weight = np.asarray(weight, dtype=dtype)[order]  # (nnz,)
-        indptr = np.r_[0, np.cumsum(self.counts)]
+        indptr = np.r_[0, np.cumsum(np.bincount(rows, minlength=n_rows))]
         self._matrix = sp.csr_matrix((self.weight.copy(), self.cols, indptr), shape=(n_rows, n_cols))
+        self._chunk = max(64, chunk_bytes // (k * np.dtype(dtype).itemsize))
+        self._bufs = np.empty((2, self._chunk, k), dtype)
 
-    def row_dots(self, V, other_rows):
-        """``v_r . o`` for every observed pair, (nnz,): ``V`` (n_rows, k), ``other_rows`` (nnz, k) gathered."""
-        return np.einsum("nk,nk->n", np.repeat(V, self.counts, axis=0), other_rows)
+    def dots(self, V, other):
+        """``v_r . o_c`` for every observed pair ``(r, c)``, (nnz,): ``V`` (n_rows, k), ``other`` (n_cols, k)."""
+        out = np.empty(len(self.rows), V.dtype)
+        A, B = self._bufs
+        for lo in range(0, len(out), self._chunk):
+            hi = min(lo + self._chunk, len(out))
+            a, b = A[: hi - lo], B[: hi - lo]
+            np.take(V, self.rows[lo:hi], axis=0, out=a, mode="clip")  # mode="clip": no buffered copy
+            np.take(other, self.cols[lo:hi], axis=0, out=b, mode="clip")
+            np.einsum("nk,nk->n", a, b, out=out[lo:hi])
+        return out
 
     def times(self, values, other):
         """The sparse (n_rows, n_cols) matrix holding ``values`` on the observed pairs, times ``other``."""
@@ -126,18 +134,17 @@ def _cg_ridge_step(obs, X, Y, reg, steps):
     """``steps`` CG steps on every row's ``(G + Y^T W_r Y) x = Y^T (1 + w)``, from ``X`` (warm start).
 
     ``G = Y^T Y + reg I``; the products with ``A`` are sparse (module docstring).
-    Returns the new (n_rows, k) vectors and ``Y`` gathered in ``obs``'s pair order (nnz, k).
+    Returns the new (n_rows, k) vectors.
     """
     k = Y.shape[1]
     G = Y.T @ Y + reg * np.eye(k, dtype=Y.dtype)  # (k, k)
-    Yg = Y[obs.cols]  # (nnz, k), one row per observed pair
     w = obs.weight
     X = X.copy()
-    r = obs.times(1.0 + w - w * obs.row_dots(X, Yg), Y) - X @ G  # b - A x, (n_rows, k)
+    r = obs.times(1.0 + w - w * obs.dots(X, Y), Y) - X @ G  # b - A x, (n_rows, k)
     d = r.copy()
     rr = np.einsum("nk,nk->n", r, r)  # (n_rows,)
     for _ in range(steps):
-        q = d @ G + obs.times(w * obs.row_dots(d, Yg), Y)  # A d
+        q = d @ G + obs.times(w * obs.dots(d, Y), Y)  # A d
         dq = np.einsum("nk,nk->n", d, q)
         a = np.divide(rr, dq, out=np.zeros_like(rr), where=dq > 0)[:, None]
         X += a * d
@@ -147,7 +154,7 @@ def _cg_ridge_step(obs, X, Y, reg, steps):
         d *= beta
         d += r
         rr = rr_new
-    return X, Yg
+    return X
 
 
 def _loss_from_dots(s, weight, X, Y, reg):
@@ -159,23 +166,15 @@ def _loss_from_dots(s, weight, X, Y, reg):
 
 def _fit_cg(u, i, w, X, Y, reg, n_epochs, steps):
     """The CG sweeps of :meth:`ImplicitALS.fit` from the initial ``X``, ``Y``; returns ``X, Y, losses``."""
-    nu, ni = len(X), len(Y)
-    users = _Observed(u, i, w, nu, ni, X.dtype)
-    items = _Observed(i, u, w, ni, nu, X.dtype)
+    (nu, k), ni = X.shape, len(Y)
+    users = _Observed(u, i, w, nu, ni, X.dtype, k)
+    items = _Observed(i, u, w, ni, nu, X.dtype, k)
     losses = []
     for _ in range(n_epochs):
-        X, _ = _cg_ridge_step(users, X, Y, reg, steps)
-        Y, Xg = _cg_ridge_step(items, Y, X, reg, steps)
-        losses.append(_loss_from_dots(items.row_dots(Y, Xg), items.weight, X, Y, reg))
+        X = _cg_ridge_step(users, X, Y, reg, steps)
+        Y = _cg_ridge_step(items, Y, X, reg, steps)
+        losses.append(_loss_from_dots(users.dots(X, Y), users.weight, X, Y, reg))
     return X, Y, losses
-
-
-def _dtype_name(dtype):
-    """``np.dtype(dtype).name``, or ``dtype`` itself when it names no dtype (for the error message)."""
-    try:
-        return np.dtype(dtype).name
-    except TypeError:
-        return dtype
 
 
 def fold_in_user(item_factors, item_idx, values=None, *, reg=0.1, alpha=10.0):
@@ -294,7 +293,8 @@ class ImplicitALS:
         check_number("init_std", self.init_std)
         check_choice("solver", self.solver, SOLVERS)
         check_int("cg_steps", self.cg_steps)
-        dtype = _dtype_name(self.dtype)
+        named = isinstance(self.dtype, (str, type, np.dtype))  # "float32", np.float32 or np.dtype("float32")
+        dtype = next((n for n in DTYPES if named and np.dtype(n) == self.dtype), self.dtype)
         check_choice("dtype", dtype, DTYPES)
         pairs = check_interactions(interactions)
         self.ids_ = IdMap.from_ratings(pairs)

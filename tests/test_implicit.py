@@ -225,15 +225,17 @@ def _random_pairs(rng, n_rows, n_cols, density):
 
 def test_observed_products_equal_their_dense_forms():
     rng = np.random.default_rng(4)
-    rows, cols = _random_pairs(rng, 7, 9, 0.3)
+    rows, cols = _random_pairs(rng, 12, 15, 0.4)
     w = rng.random(len(rows)) + 0.5
-    obs = _Observed(rows, cols, w, 8, 9, np.float64)  # row 7 has no pairs
-    V, Z = rng.normal(size=(8, 3)), rng.normal(size=(9, 3))
-    W = np.zeros((8, 9))
+    obs = _Observed(rows, cols, w, 13, 15, np.float64, 3, chunk_bytes=64 * 3 * 8)  # row 12 has no pairs
+    V, Z = rng.normal(size=(13, 3)), rng.normal(size=(15, 3))
+    W = np.zeros((13, 15))
     W[rows, cols] = w
-    dots = obs.row_dots(V, Z[obs.cols])
-    np.testing.assert_allclose(dots, (V @ Z.T)[np.repeat(np.arange(8), obs.counts), obs.cols])
-    np.testing.assert_allclose(obs.weight, W[np.repeat(np.arange(8), obs.counts), obs.cols])
+    assert obs._chunk == 64 < len(rows) < 128  # two chunks, the second one partial
+    assert (np.diff(obs.rows) >= 0).all() and sorted(zip(obs.rows, obs.cols)) == sorted(zip(rows, cols))
+    dots = obs.dots(V, Z)
+    np.testing.assert_allclose(dots, (V @ Z.T)[obs.rows, obs.cols])
+    np.testing.assert_allclose(obs.weight, W[obs.rows, obs.cols])
     np.testing.assert_allclose(obs.times(obs.weight * dots, Z), (W * (V @ Z.T)) @ Z)
 
 
@@ -259,20 +261,20 @@ def test_cg_steps_lower_every_rows_objective_and_reach_the_dense_least_squares_s
     def objective(X):  # x^T A x / 2 - b^T x per row: the loss with Y fixed, up to a constant
         return 0.5 * np.einsum("rk,rkl,rl->r", X, A, X) - np.einsum("rk,rk->r", b, X)
 
-    obs = _Observed(rows, cols, w, n_rows, n, np.float64)
+    obs = _Observed(rows, cols, w, n_rows, n, np.float64, k)
     previous = objective(X0)
     for steps in range(1, k + 1):
-        X = _cg_ridge_step(obs, X0, Y, reg, steps)[0]
+        X = _cg_ridge_step(obs, X0, Y, reg, steps)
         current = objective(X)
         assert (current <= previous + 1e-12).all(), f"step {steps} raised an objective"
         assert (current < objective(X0) - 1e-9).all()
         previous = current
     # k steps solve a k-dimensional SPD system exactly (up to rounding): the brute-force weighted least squares
-    X = _cg_ridge_step(obs, X0, Y, reg, k)[0]
+    X = _cg_ridge_step(obs, X0, Y, reg, k)
     for r in range(n_rows):
         own = cols[rows == r]
         np.testing.assert_allclose(X[r], _reference_ridge(Y, own, np.ones(len(own)), reg, 3.0), rtol=1e-7, atol=1e-9)
-    assert not np.allclose(_cg_ridge_step(obs, X0, Y, reg, 1)[0], X, rtol=1e-3)  # one step is not yet there
+    assert not np.allclose(_cg_ridge_step(obs, X0, Y, reg, 1), X, rtol=1e-3)  # one step is not yet there
 
 
 def test_cg_step_equals_the_exact_batched_step_when_run_to_convergence():
@@ -281,10 +283,12 @@ def test_cg_step_equals_the_exact_batched_step_when_run_to_convergence():
     w = rng.random(len(rows)) * 4
     Y = rng.normal(size=(18, 6))
     exact = _weighted_ridge_step(rows, cols, w, Y, 26, 0.4, group_by_index(rows, 26))
-    obs = _Observed(rows, cols, w, 26, 18, np.float64)
-    X, Yg = _cg_ridge_step(obs, rng.normal(size=(26, 6)), Y, 0.4, 30)
+    X0 = rng.normal(size=(26, 6))
+    X = _cg_ridge_step(_Observed(rows, cols, w, 26, 18, np.float64, 6, chunk_bytes=1), X0, Y, 0.4, 30)
     np.testing.assert_allclose(X, exact, rtol=1e-8, atol=1e-10)  # row 25 (no pairs) goes to zero
-    np.testing.assert_array_equal(Yg, Y[obs.cols])  # the other side, one row per pair, for the loss
+    # the chunk size changes how the pairs are visited, not the arithmetic
+    big = _cg_ridge_step(_Observed(rows, cols, w, 26, 18, np.float64, 6), X0, Y, 0.4, 30)
+    np.testing.assert_array_equal(X, big)
 
 
 def test_loss_from_dots_equals_implicit_loss():
