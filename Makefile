@@ -4,14 +4,14 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 # TensorFlow's settings (quiet logs, no oneDNN) are made in one place: recsys_utils/keras_models/backend.py.
 
-.PHONY: setup run smoke lint test-fast test lab notebooks bench clean
+.PHONY: setup run smoke lint test-fast test lab notebooks site bench clean
 
 setup: $(VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[test,spark]"
+	$(PY) -m pip install --quiet -e ".[test,spark,site]"
 	touch $@
 
 ## run: execute every notebook headless (papermill) into output/ and print the results table
@@ -41,6 +41,10 @@ lab: setup
 ## notebooks: re-execute the committed notebooks in place (fresh kernel, top to bottom)
 notebooks: setup
 	$(PY) -m recsys_utils.course refresh $(ARGS)
+
+## site: build the course website (Jupyter Book, offline, from the stored outputs) into site/_build/html
+site: setup
+	$(PY) site/build.py $(ARGS)
 
 ## bench: re-run the benchmarks, writing benchmarks/results/ (about 35 min on 2 cores; BENCH="topn mf" picks some)
 BENCH ?= topn mf deep scaling notebooks bayes ease implicit seeds
