@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+from nbval_metrics import disagreements_with_seed_row
+
+from recsys_utils import seeds as sd
+from recsys_utils.course import ROOT
+
 from helpers import committed_metrics
 
+SEEDS = sd.load_seeds(ROOT / "benchmarks" / "results" / "seeds.csv", "04", "ml-latest-small")
 # side features the deep models get: genres and year; ml-100k adds age, gender, occupation and zip region
 N_SIDE_FEATURES = {None: 2, "ml-100k": 6}
 
@@ -39,8 +45,16 @@ def test_nb04_default_run_is_the_articles_recipe():
     assert m["article_test_rmse"] > m["article_train_rmse"] + 0.1
 
 
-def test_nb04_default_run_best_model_beats_surprise_on_the_same_split():
-    """benchmarks/bench_mf.py runs Surprise's tuned SVD on the course split; notebook 04 reads it from results/mf.csv"""
+def test_nb04_improved_model_beats_surprise_beyond_its_seed_spread():
+    """benchmarks/bench_mf.py runs Surprise's tuned SVD on the course split (read by notebook 04 from results/mf.csv);
+    over the seeds of benchmarks/bench_seeds.py the improved model's mean is lower by more than its spread (the
+    notebook prints the verdict; benchmarks/README.md says so)."""
     m = committed_metrics("04")
-    ours = min(m["numpy_mf_test_rmse"], m["keras_mf_test_rmse"], m["hybrid_test_rmse"])
-    assert ours < m["surprise_tuned_svd_course_rmse"]
+    hybrid = sd.measured(SEEDS, "hybrid_test_rmse")
+    assert sd.verdict(hybrid, sd.Measured(m["surprise_tuned_svd_course_rmse"]), "beats", "worse") == "beats"
+
+
+def test_nb04_default_run_agrees_with_its_seed_in_the_benchmark():
+    """benchmarks/bench_seeds.py trains the notebook's models for its SEED too: the same numbers, within tolerance."""
+    n, problems = disagreements_with_seed_row("04")
+    assert n >= 10 and problems == []
