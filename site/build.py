@@ -300,6 +300,10 @@ def check_html(html_root: Path) -> list[str]:
             problem = resolve_local(html_root, page, url)
             if problem:
                 errors.append(f"{rel}: broken {'link' if tag == 'a' else tag} {problem}")
+            elif tag == "a" and "_downloads/" in parts.path and parts.path.endswith(SUFFIXES):
+                # myst turns a link to an existing .md/.ipynb that is not a page into a raw-file download
+                name = unquote(parts.path.rsplit("/", 1)[1])
+                errors.append(f"{rel}: links {name} as a download, not a page: add that file to site/_toc.yml")
     return errors
 
 

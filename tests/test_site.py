@@ -154,13 +154,26 @@ def test_the_html_check_finds_broken_links_anchors_images_and_network_loads(tmp_
     (tmp_path / "a.html").write_text(
         '<a href="sub/b.html#here">ok</a> <a href="#top" id="top">self</a> <a href="https://example.org/">ext</a>'
         '<img src="img.png"> <a href="sub/b.html#gone">1</a> <a href="missing.html">2</a> <img src="no.png">'
-        '<script src="https://cdn.example.org/x.js"></script>')
+        '<script src="https://cdn.example.org/x.js"></script> <a href="_downloads/0a1b/new.md">as a file</a>')
+    (tmp_path / "_downloads" / "0a1b").mkdir(parents=True)
+    (tmp_path / "_downloads" / "0a1b" / "new.md").write_text("# new")
     errors = sitebuild.check_html(tmp_path)
-    assert len(errors) == 4, errors
+    assert len(errors) == 5, errors
     assert "no anchor #gone" in errors[0]
     assert "missing.html points at a missing file" in errors[1]
     assert "broken img no.png" in errors[2]
     assert "loads https://cdn.example.org/x.js from the network" in errors[3]
+    assert "links new.md as a download, not a page: add that file to site/_toc.yml" in errors[4]
+
+
+def test_the_build_stops_with_one_line_before_jupyter_book_on_a_toc_problem(course_tree, capsys):
+    _touch(course_tree, "notebooks/scratch.ipynb")
+    (course_tree / "site" / "_toc.yml").write_text((ROOT / "site" / "_toc.yml").read_text(encoding="utf-8"))
+    (course_tree / "site" / "_config.yml").write_text("title: t\n")
+    with pytest.raises(sitebuild.SiteError) as err:
+        sitebuild.build(course_tree / "out", source=course_tree, mathjax=course_tree / "no-mathjax")
+    assert "\n" not in str(err.value) and "notebooks/scratch.ipynb is not in" in str(err.value)
+    assert not (course_tree / "out").exists(), "nothing may be built when the table of contents is wrong"
 
 
 # --------------------------------------------------------------------------------------------------------
