@@ -253,8 +253,10 @@ def _launch(playwright, **kwargs):
     return playwright.chromium.launch(executable_path=_chromium(), headless=True, **kwargs)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def playwright():
+    # Module scope, not session: while Playwright runs, its event loop counts as running in this thread, and
+    # the later tests' asyncio.run() (jupyter_client, nbval) would fail.
     sync_api = pytest.importorskip("playwright.sync_api",
                                    reason="the playwright wheel is not installed: pip install -e '.[site]'")
     _chromium()
@@ -262,7 +264,7 @@ def playwright():
         yield p
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(playwright):
     browser = _launch(playwright)
     yield browser
@@ -274,7 +276,7 @@ class _QuietHandler(SimpleHTTPRequestHandler):
         pass
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def site_url(site_html):
     server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_QuietHandler, directory=str(site_html)))
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -339,7 +341,7 @@ PAGE_JS = """async () => {
 }"""
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def visits(browser, site_url, site_html):
     """Every built page opened once: what it logged, what it requested, and what it shows."""
     context = _offline_context(browser, site_url)
