@@ -243,7 +243,8 @@ TOFU = "\u0378"  # an unassigned code point: no font has it, so it is drawn as t
 
 
 def _chromium() -> str:
-    path = os.environ.get("CHROMIUM_PATH") or next((p for p in CHROMIUM_CANDIDATES if os.access(p, os.X_OK)), None)
+    candidates = ([os.environ["CHROMIUM_PATH"]] if os.environ.get("CHROMIUM_PATH") else []) + list(CHROMIUM_CANDIDATES)
+    path = next((p for p in candidates if os.access(p, os.X_OK)), None)
     if not path:
         pytest.skip("no Chromium: install the Debian package `chromium` (apt-get install chromium)")
     return path
