@@ -139,8 +139,9 @@ def check_toc(toc: dict, root: Path) -> tuple[dict, list[str], list[str]]:
                 continue
             docname = rel.with_suffix("").as_posix()
             if docname not in covered:
+                hint = " (or name it NN_*.ipynb)" if folder == "notebooks" else ""
                 errors.append(f"{rel.as_posix()} is not in the site's table of contents: add "
-                              f"`- file: {docname}` to site/_toc.yml (or name it NN_*.ipynb)")
+                              f"`- file: {docname}` to site/_toc.yml{hint}")
     return _prune_empty_globs(toc, root), order, errors
 
 
@@ -332,7 +333,7 @@ def build(path_output: Path, source: Path = ROOT, toc_file: Path | None = None, 
     effective, order, errors = check_toc(toc, source)
     errors += check_outputs(source, order)
     if errors:
-        for line in errors:
+        for line in errors if len(errors) > 1 else []:
             print(f"error: {line}", file=sys.stderr)
         raise SiteError(errors[0] if len(errors) == 1 else f"{len(errors)} problems (listed above); first: "
                         f"{errors[0]}")
@@ -386,11 +387,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--path-output", type=Path, default=SITE,
                         help="the site goes to PATH/_build/html (default: site/)")
+    parser.add_argument("--source", type=Path, default=ROOT,
+                        help="the book's root, with site/_toc.yml and site/_config.yml (default: this repository)")
     parser.add_argument("-v", "--verbose", action="store_true", help="print Jupyter Book's whole log")
     args = parser.parse_args(argv)
     start = time.perf_counter()
     try:
-        html_root = build(args.path_output, verbose=args.verbose)
+        html_root = build(args.path_output, source=args.source.resolve(), verbose=args.verbose)
     except SiteError as err:
         print(f"make site: {err}", file=sys.stderr)
         return 1
