@@ -158,10 +158,10 @@ def _cg_ridge_step(obs, X, Y, reg, steps):
 
 
 def _loss_from_dots(s, weight, X, Y, reg):
-    """:func:`implicit_loss` from the observed pairs' dot products ``s`` (in any pair order), in float64."""
-    X, Y, s, weight = (np.asarray(a, dtype=float) for a in (X, Y, s, weight))
-    total = np.sum((X.T @ X) * (Y.T @ Y)) + np.sum((1.0 + weight) * (1.0 - s) ** 2 - s**2)
-    return float(total + reg * (np.sum(X**2) + np.sum(Y**2)))
+    """:func:`implicit_loss` from the observed pairs' dot products ``s`` (in any pair order), summed in float64."""
+    gram = (X.T @ X).astype(float) * (Y.T @ Y).astype(float)  # (k, k)
+    observed = (1.0 + weight) * (1.0 - s) ** 2 - s**2  # (nnz,), in the factors' dtype
+    return float(gram.sum() + observed.sum(dtype=float) + reg * (np.vdot(X, X) + np.vdot(Y, Y)))
 
 
 def _fit_cg(u, i, w, X, Y, reg, n_epochs, steps):
