@@ -26,11 +26,12 @@ about +-0.005). BLAS is limited with threadpoolctl for both, and `implicit` gets
 beyond BLAS. Fit time is from the training table to fitted factors: for ours,
 ``ImplicitALS.fit`` (which also computes the loss after every sweep, for
 ``history_``); for `implicit`, building the id maps and the CSR matrix, then
-``AlternatingLeastSquares.fit``. ``time_ratio`` (wall-clock medians),
-``cpu_ratio`` (medians of the process's CPU time, all its threads: less
-sensitive to other jobs taking turns on the cores) and ``ndcg_diff`` compare
-each row with `implicit`'s default solver (CG, 3 steps, float32) at the same
-thread count. Writes ``benchmarks/results/implicit.csv`` (``--output`` elsewhere).
+``AlternatingLeastSquares.fit``. ``time_ratio`` (wall clock), ``cpu_ratio``
+(the process's CPU time, all its threads: less sensitive to other jobs taking
+turns on the cores) and ``ndcg_diff`` compare each row with `implicit`'s
+default solver (CG, 3 steps, float32) at the same thread count; the two time
+ratios are taken run by run, then their median. Writes
+``benchmarks/results/implicit.csv`` (``--output`` elsewhere).
 """
 from __future__ import annotations
 
@@ -131,16 +132,24 @@ def measure(args, train, test):
 
 
 def summarize(runs, args):
-    """Medians over the runs, with the ratios against `implicit`'s CG at the same thread count."""
+    """Medians over the runs; ratios against `implicit`'s CG at the same thread count, run by run.
+
+    Each run's fit is divided by the reference's fit of the same run (fitted minutes apart at most), then
+    the median is taken: steadier than a ratio of medians when other jobs come and go.
+    """
     keys = ["model", "solver", "dtype", "threads"]
+    is_ref = (runs["model"] == REFERENCE[0]) & (runs["solver"] == REFERENCE[1]) & (runs["dtype"] == REFERENCE[2])
+    ref = runs[is_ref].set_index(["threads", "run"])
+    at = pd.MultiIndex.from_frame(runs[["threads", "run"]])
+    runs = runs.assign(time_ratio=runs["fit_s"].to_numpy() / ref["fit_s"].reindex(at).to_numpy(),
+                       cpu_ratio=runs["cpu_s"].to_numpy() / ref["cpu_s"].reindex(at).to_numpy())
     table = runs.groupby(keys, sort=False).agg(
         runs=("run", "size"), **{NDCG: (NDCG, "median"), RECALL: (RECALL, "median")},
         ndcg_seed42=(NDCG, "first"), fit_s=("fit_s", "median"), fit_s_min=("fit_s", "min"),
-        cpu_s=("cpu_s", "median")).reset_index()
-    ref = table[(table["model"] == REFERENCE[0]) & (table["solver"] == REFERENCE[1])].set_index("threads")
-    table["time_ratio"] = table["fit_s"] / table["threads"].map(ref["fit_s"])
-    table["cpu_ratio"] = table["cpu_s"] / table["threads"].map(ref["cpu_s"])
-    table["ndcg_diff"] = table[NDCG] - table["threads"].map(ref[NDCG])
+        cpu_s=("cpu_s", "median"), time_ratio=("time_ratio", "median"),
+        cpu_ratio=("cpu_ratio", "median")).reset_index()
+    ref_ndcg = table[(table["model"] == REFERENCE[0]) & (table["solver"] == REFERENCE[1])].set_index("threads")[NDCG]
+    table["ndcg_diff"] = table[NDCG] - table["threads"].map(ref_ndcg)
     table.insert(4, "n_factors", args.factors)
     table.insert(5, "reg", args.reg)
     table.insert(6, "alpha", np.where(table["model"] == "ours", args.alpha, 1.0 + args.alpha))
