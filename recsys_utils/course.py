@@ -222,27 +222,30 @@ def _strip_papermill_metadata(path):
 
 
 def table(write=False, check=False, stream=sys.stdout) -> int:
-    """Print the course's results ledger; with ``write`` regenerate README.md's block, with ``check`` test it.
+    """Print the course's results ledger; ``write`` regenerates README.md's block and docs/article_claims.md.
 
-    Returns 1 under ``check`` when README.md's generated block is stale, else 0.
+    Both are generated from the stored notebooks' metrics. Returns 1 under ``check`` when either is stale.
     """
-    from . import ledger
+    from . import claims, ledger
 
-    readme_path = ROOT / "README.md"
+    metrics = {p.name[:2]: read_metrics(p) for p in notebooks()}
+    readme_path, claims_path = ROOT / "README.md", ROOT / claims.CLAIMS_PATH
     readme = readme_path.read_text(encoding="utf-8")
-    fresh = ledger.update_readme(readme)
+    generated = {readme_path: ledger.update_readme(readme, metrics),
+                 claims_path: claims.claims_markdown(metrics)}
+    stale = [p for p, text in generated.items() if not p.exists() or p.read_text(encoding="utf-8") != text]
     if check:
-        if fresh != readme:
-            print("README.md's results ledger is stale: run `python -m recsys_utils.course table --write`",
-                  file=stream)
-            return 1
-        print("README.md's results ledger is up to date", file=stream)
-        return 0
-    if write and fresh != readme:
-        tmp = readme_path.with_suffix(".md.tmp")
-        tmp.write_text(fresh, encoding="utf-8")
-        tmp.replace(readme_path)
-    print(ledger.ledger_markdown(), file=stream)
+        for p in stale:
+            print(f"{p.relative_to(ROOT)} is stale: run `python -m recsys_utils.course table --write`", file=stream)
+        if not stale:
+            print("README.md's results ledger and docs/article_claims.md are up to date", file=stream)
+        return 1 if stale else 0
+    if write:
+        for p in stale:   # write a temporary file, then rename: never a half-written page
+            tmp = p.with_name(p.name + ".tmp")
+            tmp.write_text(generated[p], encoding="utf-8")
+            tmp.replace(p)
+    print(ledger.ledger_markdown(metrics), file=stream)
     return 0
 
 

@@ -23,7 +23,7 @@ def test_each_model_and_recipe_has_one_row():
 
 
 def test_readme_shows_the_current_ledger():
-    assert course.table(check=True) == 0, "README.md is stale: run `python -m recsys_utils.course table --write`"
+    assert course.table(check=True) == 0, "stale: run `python -m recsys_utils.course table --write`"
 
 
 def test_a_changed_number_makes_the_readme_stale():
@@ -44,3 +44,18 @@ def test_missing_metric_is_a_one_line_error():
 def test_readme_without_markers_says_what_to_do():
     with pytest.raises(ValueError, match="has no generated ledger block"):
         ledger.update_readme("# a README without the block\n")
+
+
+def test_article_claims_page_is_generated_from_the_metrics():
+    from recsys_utils import claims
+
+    metrics = {p.name[:2]: course.read_metrics(p) for p in course.notebooks()}
+    page = (course.ROOT / claims.CLAIMS_PATH).read_text(encoding="utf-8")
+    assert page == claims.claims_markdown(metrics), "run `python -m recsys_utils.course table --write`"
+    for c in claims.CLAIMS:
+        assert c.zh in page and c.en in page
+    # the verdicts follow the numbers: a metric that flips the comparison flips the verdict
+    flipped = {k: dict(v) for k, v in metrics.items()}
+    flipped["05"]["mf_large_strong_train_rmse"] = flipped["05"]["mf_large_weak_train_rmse"] - 0.1
+    [l2] = [c for c in claims.CLAIMS if c.judge.__name__ == "_l2_biased"]
+    assert l2.judge(metrics)[0] == "holds" and l2.judge(flipped)[0] == "does not hold"
