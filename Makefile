@@ -34,9 +34,9 @@ test-fast: lint
 test: lint
 	$(PY) -m pytest --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg tests notebooks $(ARGS)
 
-## lab: open JupyterLab on the notebooks
+## lab: open JupyterLab on the notebooks (as root, e.g. in a container, JupyterLab needs --allow-root)
 lab: setup
-	$(VENV)/bin/jupyter lab notebooks/
+	$(VENV)/bin/jupyter lab notebooks/ $(if $(filter 0,$(shell id -u)),--allow-root,)
 
 ## notebooks: re-execute the committed notebooks in place (fresh kernel, top to bottom)
 notebooks: setup
