@@ -48,9 +48,20 @@ def test_nb08_committed_ranking_order_exceeds_the_spreads():
 
 
 def test_nb08_committed_bpmf_beats_the_course_best_before():
+    """BPMF's committed test RMSE against the best of notebooks 01-07 as the ledger reads their stored outputs now.
+
+    Computed here, not recorded by notebook 08: those notebooks are re-run independently of it.
+    """
+    from recsys_utils.ledger import ledger
+
     m = committed_metrics("08")
-    assert math.isclose(m["test_rmse_best_before"], 0.8578, abs_tol=5e-4)
-    assert m["test_rmse_bpmf"] < m["test_rmse_best_before"] - 0.005
+    book = ledger()
+    best = book.loc[book["notebook"] != "08", "test_rmse"].min()
+    ranks = pd.read_csv(RESULTS / "ranks.csv")
+    chains = ranks.loc[(ranks["model"] == "BPMF (Gibbs)") & (ranks["rank"] == 10), "test_rmse"]
+    assert len(chains) >= 3
+    assert math.isclose(best, 0.8578, abs_tol=1e-3)  # the issue's "course's best so far"
+    assert best - m["test_rmse_bpmf"] > chains.max() - chains.min()  # beyond the spread over chains
     assert m["bpmf_beats_best_before"] is True
 
 
