@@ -106,5 +106,16 @@ def test_targets_are_judged_on_our_default_model():
                                                               rmse=0.86, fit_s=1.0)))
 
 
+def test_fm_targets_and_the_peer_margin_are_judged_per_setting():
+    row = pd.Series(dict(dataset="ml-100k", split="u1", setting="test-period items known", rmse=0.888, fit_s=200.0))
+    line = bench_bayes().verdict(row, peer_rmse=0.8861)
+    assert "[test-period items known]: target RMSE <= 0.889 in <= 300 s: met" in line
+    assert line.endswith("RMSE <= myFM's + 0.003: met (myFM 0.8861)")
+    assert "NOT met" in bench_bayes().verdict(row.replace(0.888, 0.8895), peer_rmse=0.8861)  # over the target
+    assert "myFM's + 0.003: NOT met" in bench_bayes().verdict(row, peer_rmse=0.884)
+    train_only = row.replace("test-period items known", "train-only implicit").replace(0.888, 0.894)
+    assert ": target RMSE <= 0.895 in <= 300 s: met" in bench_bayes().verdict(train_only)
+
+
 def bench_bayes():
     return import_benchmark("bench_bayes")
