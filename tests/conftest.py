@@ -5,6 +5,8 @@ Plain helper functions (no fixtures) live in ``helpers.py``; ``require_ml100k`` 
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from recsys_utils import course
@@ -41,7 +43,7 @@ def run_smoke(smoke_dir):
     def _run(prefix: str, **overrides):
         [path] = course.notebooks([prefix])
         params = {**course.smoke_parameters(path), **overrides}
-        key = (path.name, tuple(sorted(params.items())))
+        key = (path.name, json.dumps(params, sort_keys=True, default=str))  # values may be lists (grids)
         if key not in _SMOKE_CACHE:
             suffix = "-".join(f"{k}={v}" for k, v in sorted(overrides.items())) or "smoke"
             _SMOKE_CACHE[key] = course.execute(path, smoke_dir / f"{path.stem}.{suffix}.ipynb", params)
