@@ -36,8 +36,9 @@ def _matrix(ax, M, title, fmt="{:.1f}", row=None, cmap="Blues", vmin=None, vmax=
     ax.set_facecolor("0.85")
     for (r, c), v in np.ndenumerate(M):
         dark = not np.isnan(v) and np.dot(im.cmap(im.norm(v))[:3], (0.3, 0.59, 0.11)) < 0.5  # luminance
-        ax.text(c, r, "?" if np.isnan(v) else fmt.format(v), ha="center", va="center", fontsize=fontsize,
-                color="white" if dark else "black")
+        label = "?" if np.isnan(v) else fmt.format(v)
+        label = label[1:] if label.startswith("-") and float(label) == 0 else label  # no "-0.0"
+        ax.text(c, r, label, ha="center", va="center", fontsize=fontsize, color="white" if dark else "black")
     if row is not None:
         ax.add_patch(Rectangle((-0.5, row - 0.5), M.shape[1], 1, fill=False, edgecolor=HIGHLIGHT, lw=2.5))
     ax.set_title(title, fontsize=9)
@@ -102,22 +103,25 @@ def factorization_figure(R, P, Q, user, row_labels=None, col_labels=None):
 
 
 # --- notebook 03: one-hot × W = row lookup -------------------------------------------------------
-def one_hot_lookup_figure(W, index):
+def one_hot_lookup_figure(W, index, fmt="{:.2f}"):
     """The one-hot row vector of ``index`` (1×n) times W (n×d) is row ``index`` of W (1×d).
 
-    Returns ``(fig, product)`` with ``product = one_hot @ W``, computed by the matrix product.
+    ``fmt`` formats W's cells (e.g. ``"{:.3f}"`` for a freshly initialized table). Returns ``(fig, product)``
+    with ``product = one_hot @ W``, computed by the matrix product.
     """
     W = np.asarray(W, dtype=float)
     n, d = W.shape
     one_hot = np.zeros((1, n))
     one_hot[0, index] = 1.0
     product = one_hot @ W
-    fig = ShownFigure(figsize=(9, 3))
+    fig = ShownFigure(figsize=(11, 3.4))
     axes = fig.subplots(1, 3, gridspec_kw={"width_ratios": [n, d, d], "wspace": 0.4})
     _matrix(axes[0], one_hot, f"one-hot of id {index}: 1×{n}", fmt="{:.0f}", cmap="Greys", vmin=0, vmax=2)
     axes[0].add_patch(Rectangle((index - 0.5, -0.5), 1, 1, fill=False, edgecolor=HIGHLIGHT, lw=2.5))
-    _matrix(axes[1], W, f"W: {n}×{d}", fmt="{:.2f}", row=index, cmap="PuOr")
-    _matrix(axes[2], product, f"one-hot · W: 1×{d} = row {index} of W", fmt="{:.2f}", row=0, cmap="PuOr")
+    span = np.abs(W).max() or 1.0
+    for ax, M, title, row in ((axes[1], W, f"W: {n}×{d}", index),
+                              (axes[2], product, f"one-hot · W: 1×{d} = row {index} of W", 0)):
+        _matrix(ax, M, title, fmt=fmt, row=row, cmap="PuOr", vmin=-span, vmax=span, fontsize=7)
     for ax, sign in zip(axes[:2], ("·", "=")):
         _between(fig, ax.get_position().x1 + 0.02, sign)
     return fig, product

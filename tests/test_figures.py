@@ -58,6 +58,9 @@ def test_one_hot_times_w_is_the_row_of_w():
     np.testing.assert_array_equal(product, W[[2]])
     assert fig.axes[2].get_title() == "one-hot · W: 1×3 = row 2 of W"
     assert [t.get_text() for t in fig.axes[0].texts] == ["0", "0", "1", "0"]
+    assert [t.get_text() for t in fig.axes[2].texts] == ["0.60", "0.70", "0.80"]
+    _, small = figures.one_hot_lookup_figure(W / 100, 1, fmt="{:.3f}")
+    np.testing.assert_array_equal(small, W[[1]] / 100)
 
 
 def test_dropout_scaling_keeps_the_expectation_and_inference_needs_no_rescale():
