@@ -7,6 +7,13 @@ comments; the default run widens every one of these margins).
 
 from __future__ import annotations
 
+from nbval_metrics import disagreements_with_seed_row
+
+from recsys_utils import seeds as sd
+from recsys_utils.course import ROOT
+
+SEEDS = sd.load_seeds(ROOT / "benchmarks" / "results" / "seeds.csv", "05", "ml-latest-small")
+
 
 def test_nb05_dropout_and_capacity_directions(smoke_metrics):
     m = smoke_metrics("05")
@@ -29,3 +36,26 @@ def test_nb05_dropout_and_capacity_directions(smoke_metrics):
     assert m["best_test_rmse"] == m["best_mf_test_rmse"] < m["best_deep_test_rmse"]
     assert 0.75 < m["best_test_rmse"] < 0.95
 
+
+
+def test_nb05_default_run_agrees_with_its_seed_in_the_benchmark():
+    """benchmarks/bench_seeds.py trains the notebook's models for its SEED too: the same numbers, within tolerance."""
+    n, problems = disagreements_with_seed_row("05")
+    assert n >= 20 and problems == []
+
+
+def test_nb05_summary_matches_the_verdicts_over_seeds():
+    """The Summary states the verdicts of section 5 over the benchmark's seeds; these are they."""
+    m = lambda key: sd.measured(SEEDS, key)  # noqa: E731
+    # dropout's rise of the training error is within the spread of the unstable no-dropout network ...
+    assert sd.verdict(m("dropout05_train_rmse"), m("dropout0_train_rmse"), "lower", "higher") == sd.NO_DIFFERENCE
+    # ... its best test error over the epochs is lower beyond the spread ...
+    assert sd.verdict(m("dropout05_best_test_rmse"), m("dropout0_best_test_rmse"), "lower", "higher") == "lower"
+    # ... early stopping lowers the test error, and its cost in training error is not measurable
+    assert sd.verdict(m("deep_es_test_rmse"), m("deep_no_es_test_rmse"), "lower", "higher") == "lower"
+    assert sd.verdict(m("deep_es_train_rmse"), m("deep_no_es_train_rmse"), "lower", "higher") == sd.NO_DIFFERENCE
+    # a tuned dot product is hard to beat (Rendle et al. 2020): the best MF beyond the spread of the best deep model
+    best_mf = min((m(k) for k in ("keras_mf_test_rmse", "mf_large_strong_test_rmse")), key=lambda x: x.mean)
+    assert sd.verdict(best_mf, m("article_test_rmse"), "lower", "higher") == "lower"
+    # the strong L2 penalty raises the training error (the article's L1/L2 analogy)
+    assert sd.verdict(m("mf_large_strong_train_rmse"), m("mf_large_weak_train_rmse"), "lower", "higher") == "higher"
