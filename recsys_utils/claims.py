@@ -86,8 +86,8 @@ def _test_counts(m):
     five = m["05"]
     return (_holds(five["best_test_rmse"] < five["mf_large_weak_test_rmse"]),
             f"NumPy MF with d = 100 and a weak penalty fits its training ratings to an RMSE of "
-            f"{five['mf_large_weak_train_rmse']:.4f} yet scores {five['mf_large_weak_test_rmse']:.4f} on test; the best "
-            f"on test is {five['best_model']} ({five['best_test_rmse']:.4f})")
+            f"{five['mf_large_weak_train_rmse']:.4f} yet scores {five['mf_large_weak_test_rmse']:.4f} on test; "
+            f"the best on test is {five['best_model']} ({five['best_test_rmse']:.4f})")
 
 
 CLAIMS: tuple[Claim, ...] = (

@@ -103,6 +103,20 @@ ENTRIES: tuple[Entry, ...] = (
     Entry("implicit ALS", "weighted ALS on the 0/1 matrix, k=32, λ=5, α=5", "06", ndcg="ndcg10_implicit_als"),
     Entry("NumPy ALS, no biases", "k=10, λ=0.1, 10 sweeps: Spark's model", "07", rmse="numpy_test_rmse"),
     Entry("Spark ALS", "pyspark.ml ALS, k=10, regParam=0.1, 10 iterations, local[2]", "07", rmse="spark_test_rmse"),
+    Entry("item-kNN, cosine", "0/1 matrix, neighbours and shrinkage chosen on validation", "08",
+          ndcg="ndcg10_itemknn"),
+    Entry("EASE", "0/1 matrix, λ chosen on validation, closed form", "08", ndcg="ndcg10_ease"),
+    Entry("BPMF (Gibbs sampling)", "k=10, 200 sweeps of which 50 burn-in, no λ", "08", rmse="test_rmse_bpmf"),
+    Entry("Bayesian FM, implicit sets", "training ratings only; benchmarks/bench_bayes.py, read by notebook 08",
+          "08", rmse="course_rmse_bayesian_fm"),
+    Entry("BPMF (Gibbs sampling), ml-100k u1", "official u1 split; k=10, 300 sweeps; bench_bayes.py", "08",
+          rmse="u1_rmse_bpmf"),
+    Entry("Bayesian FM, ml-100k u1", "official u1 split, training ratings only; bench_bayes.py", "08",
+          rmse="u1_rmse_train_only_implicit"),
+    Entry("Bayesian FM, ml-100k u1", "official u1 split, test-period items known (Netflix-prize setting: "
+          "not comparable with training-only numbers)", "08", rmse="u1_rmse_test_period_items_known"),
+    Entry("myFM Bayesian FM (peer), ml-100k u1", "official u1 split, training ratings only, same rank and sweeps",
+          "08", rmse="u1_rmse_myfm_train_only_implicit"),
 )
 
 
