@@ -34,6 +34,60 @@ def _holds(ok: bool) -> str:
     return "holds" if ok else "does not hold"
 
 
+SEEDS_CSV = "benchmarks/results/seeds.csv"
+
+
+def _over_seeds(notebook, *names):
+    """The named metrics over the seeds of benchmarks/bench_seeds.py, as the notebooks read them."""
+    from . import course, seeds
+
+    table = seeds.load_seeds(course.ROOT / SEEDS_CSV, notebook, "ml-latest-small")
+    return [seeds.measured(table, n) for n in names]
+
+
+def _seed_claim(notebook, above, below, holds_text, sentence):
+    """Verdict on the claim "``above`` is higher than ``below``" over seeds, and the measured sentence."""
+    from . import seeds
+
+    a, b = _over_seeds(notebook, above, below)
+    verdict = seeds.verdict(a, b, "does not hold", holds_text)
+    return verdict, sentence.format(a=seeds.fmt(a), b=seeds.fmt(b)) + " (mean ± spread, max − min over 3 seeds)"
+
+
+def _deep_train_above_mf(m):
+    return _seed_claim("05", "article_train_rmse", "keras_mf_train_rmse", "holds",
+                       "the article's dropout network ends at a training RMSE (inference mode) of {a}, the Keras MF "
+                       "of the same budget at {b}")
+
+
+def _dropout_raises_train_error(m):
+    return _seed_claim("05", "dropout05_train_rmse", "dropout0_train_rmse", "holds",
+                       "same network and budget: training RMSE {a} with dropout 0.5, {b} without dropout (the "
+                       "network without dropout ends at very different training errors from seed to seed)")
+
+
+def _dropout_pays_on_test(m):
+    return _seed_claim("05", "dropout0_best_test_rmse", "dropout05_best_test_rmse", "holds",
+                       "best test RMSE over the epochs: {a} without dropout, {b} with dropout 0.5")
+
+
+def _side_features(m):
+    return _seed_claim("04", "deep_ids_only_test_rmse", "deep_side_features_test_rmse", "holds (they help)",
+                       "test RMSE of the article's architecture on ids only {a}, with genres and year {b} "
+                       "(ml-latest-small has no user table: no age or region)")
+
+
+def _softmax(m):
+    from . import seeds
+
+    soft, reg = _over_seeds("04", "softmax_expected_test_rmse", "deep_ids_only_test_rmse")
+    worse = seeds.verdict(soft, reg, "and beats regression", "but scores worse than regression")
+    verdict = "it works" if worse == seeds.NO_DIFFERENCE else f"it works, {worse.removeprefix('and ')}"
+    return (verdict, f"a softmax over the rating levels, read as the expected rating: test RMSE {seeds.fmt(soft)}, "
+            f"against {seeds.fmt(reg)} for the regression output (mean ± spread, max − min over 3 seeds)"
+            + ("; no measurable difference" if worse == seeds.NO_DIFFERENCE else ""))
+
+
 def _ranking(m):
     six = m["06"]
     ok = six["test_rmse_mf"] < six["test_rmse_bias"] and six["ndcg10_mf"] < six["ndcg10_bias_baseline"]
@@ -102,6 +156,21 @@ CLAIMS: tuple[Claim, ...] = (
     Claim("训练数据的误差在0.8226 左右,大概一个评分等级不到的误差。",
           "The error on the training data is about 0.8226, less than one rating level.",
           "04", "Training error and test error", _train_error_value),
+    Claim("如果有除用户、电影之外的数据,比如用户年龄、地区、电影属性、演员等外在变量,则统统可以加入模型中。",
+          "If there are data beyond users and movies, such as the user's age or region, the movie's attributes or "
+          "actors, they can all be added to the model.", "04", "Side features", _side_features),
+    Claim("读者可以尝试分类问题,用Softmax 去模拟每个评分类别的概率。",
+          "Readers can try it as a classification problem, with a softmax modelling the probability of each "
+          "rating class.", "04", "Softmax over rating levels", _softmax),
+    Claim("为什么这个误差和之前矩阵分解的浅层模型误差的差距比较大?",
+          "Why is this error so different from the shallow matrix factorization model's? (The deep model's "
+          "training error is the higher one.)", "05", "Verdict in numbers, (a)", _deep_train_above_mf),
+    Claim("因此,Dropout 是训练误差增加的原因,这是设计模型的必然结果。",
+          "Therefore dropout is the reason the training error is higher; it follows from the model's design.",
+          "05", "Verdict in numbers, (b)", _dropout_raises_train_error),
+    Claim("必然会造成训练数据的信息丢失(这种丢失会让我们在测试数据时受益)。",
+          "It necessarily loses information from the training data (a loss we benefit from on the test data).",
+          "05", "Verdict in numbers, (c)", _dropout_pays_on_test),
     Claim("就好比加了L1, L2 之类的正则项以后,估计的参数就不是无偏的了。",
           "Just as with L1 or L2 penalties, the estimated parameters are no longer unbiased (so the training "
           "error rises).", "05", "The generalization gap across the course", _l2_biased),
