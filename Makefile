@@ -47,7 +47,7 @@ site: setup
 	$(PY) site/build.py $(ARGS)
 
 ## bench: re-run the benchmarks, writing benchmarks/results/ (about 35 min on 2 cores; BENCH="topn mf" picks some)
-BENCH ?= topn mf deep scaling notebooks bayes ease implicit seeds
+BENCH ?= topn mf deep scaling notebooks bayes ease implicit seeds ranks
 bench: $(VENV)/.bench-installed
 	for b in $(BENCH); do $(PY) benchmarks/bench_$$b.py $(ARGS) || exit 1; done
 

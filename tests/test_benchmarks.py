@@ -17,14 +17,8 @@ from helpers import import_benchmark as bench
 
 BENCH = BENCHMARKS
 pytestmark = pytest.mark.usefixtures("benchmark_results_untouched")
-SCRIPTS = ["bench_bayes", "bench_deep", "bench_ease", "bench_implicit", "bench_mf", "bench_notebooks", "bench_scaling",
-           "bench_seeds", "bench_topn"]
-
-
-
-
-
-
+SCRIPTS = ["bench_bayes", "bench_deep", "bench_ease", "bench_implicit", "bench_mf", "bench_notebooks", "bench_ranks",
+           "bench_scaling", "bench_seeds", "bench_topn"]
 
 
 def test_benchmarks_are_all_tested():
