@@ -22,7 +22,6 @@ notebooks read them with :func:`recsys_utils.seeds.load_seeds`.
 from __future__ import annotations
 
 import argparse
-import ast
 import dataclasses
 import sys
 
@@ -31,7 +30,6 @@ if __name__ == "__main__" and "--threads" in sys.argv:  # BLAS reads its thread 
 
     limit_blas_threads_from_argv(sys.argv[1:], default=1)
 
-import nbformat  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from recsys_utils import course  # noqa: E402
@@ -56,18 +54,7 @@ def parse_args(argv=None):
     return p.parse_args(argv)
 
 
-def notebook_parameters(prefix: str, smoke: bool = False) -> dict:
-    """The literal values of notebook ``prefix``'s ``parameters`` cell (smoke parameters on top if ``smoke``)."""
-    [path] = course.notebooks([prefix])
-    nb = nbformat.read(str(path), as_version=4)
-    [cell] = [c for c in nb.cells if c.cell_type == "code" and "parameters" in c.metadata.get("tags", [])]
-    params = {}
-    for node in ast.parse(cell.source).body:
-        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
-            params[node.targets[0].id] = ast.literal_eval(node.value)
-    if smoke:
-        params.update(course.smoke_parameters(path))
-    return params
+notebook_parameters = course.notebook_parameters  # the notebook's own settings, read from its parameters cell
 
 
 def _data(name, max_ratings, seed):

@@ -26,7 +26,8 @@ import sys
 import time
 from pathlib import Path
 
-__all__ = ["record_metrics", "read_metrics", "notebooks", "smoke_parameters", "execute", "run", "table"]
+__all__ = ["record_metrics", "read_metrics", "notebooks", "notebook_parameters", "smoke_parameters", "execute", "run",
+           "table"]
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOK_DIR = ROOT / "notebooks"
@@ -92,6 +93,31 @@ def smoke_parameters(path) -> dict:
 
     nb = nbformat.read(str(path), as_version=4)
     return dict(nb.metadata.get("course", {}).get("smoke_parameters", {}))
+
+
+def notebook_parameters(prefix: str, smoke: bool = False) -> dict:
+    """The literal values of notebook ``prefix``'s ``parameters`` cell, with its smoke parameters on top if ``smoke``.
+
+    Tests and benchmarks read grids and limits (``REGS``, ``N_EPOCHS``) from here instead of copying them; a
+    setting that is an expression rather than a literal is left out.
+    """
+    import ast
+
+    import nbformat
+
+    [path] = notebooks([prefix])
+    nb = nbformat.read(str(path), as_version=4)
+    [cell] = [c for c in nb.cells if c.cell_type == "code" and "parameters" in c.metadata.get("tags", [])]
+    params = {}
+    for node in ast.parse(cell.source).body:
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+            try:
+                params[node.targets[0].id] = ast.literal_eval(node.value)
+            except ValueError:  # an expression, not a literal
+                pass
+    if smoke:
+        params.update(smoke_parameters(path))
+    return params
 
 
 def _kernel_manager_class():

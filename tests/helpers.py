@@ -6,9 +6,6 @@ conftest.py and has no ``__init__.py``.
 
 from __future__ import annotations
 
-import ast
-
-import nbformat
 import pytest
 
 from recsys_utils import course
@@ -34,24 +31,7 @@ def committed_metrics(prefix: str) -> dict:
     return course.read_metrics(course.notebooks([prefix])[0])
 
 
-def notebook_parameters(prefix: str, smoke: bool = False) -> dict:
-    """The literal values of notebook ``prefix``'s parameters cell, with its smoke parameters on top if ``smoke``.
-
-    The tests read grids and limits (``REGS``, ``N_EPOCHS``) from here instead of copying them.
-    """
-    [path] = course.notebooks([prefix])
-    nb = nbformat.read(str(path), as_version=4)
-    [cell] = [c for c in nb.cells if c.cell_type == "code" and "parameters" in c.metadata.get("tags", [])]
-    params = {}
-    for node in ast.parse(cell.source).body:
-        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
-            try:
-                params[node.targets[0].id] = ast.literal_eval(node.value)
-            except ValueError:  # an expression, not a literal: not needed by the tests
-                pass
-    if smoke:
-        params.update(course.smoke_parameters(path))
-    return params
+notebook_parameters = course.notebook_parameters  # the parameters cell of a notebook, as benchmarks read it
 
 
 BENCHMARKS = course.ROOT / "benchmarks"
