@@ -4,6 +4,7 @@ Command line (``make run`` / ``make smoke`` / ``make notebooks`` call it)::
 
     python -m recsys_utils.course run [--smoke] [--dataset ml-100k] [--only 01 02] [--output output]
     python -m recsys_utils.course refresh [--only 03]   # re-execute committed notebooks in place
+    python -m recsys_utils.course refresh --solutions [--only 03]   # the same for solutions/NN_solutions.ipynb
     python -m recsys_utils.course table [--write|--check]   # the results ledger (recsys_utils.ledger)
     python -m recsys_utils.course metrics               # every metric stored in the committed notebooks
 
@@ -26,11 +27,12 @@ import sys
 import time
 from pathlib import Path
 
-__all__ = ["record_metrics", "read_metrics", "notebooks", "notebook_parameters", "smoke_parameters", "execute", "run",
-           "table"]
+__all__ = ["record_metrics", "read_metrics", "notebooks", "solutions", "notebook_parameters", "smoke_parameters",
+           "execute", "run", "table"]
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOK_DIR = ROOT / "notebooks"
+SOLUTION_DIR = ROOT / "solutions"  # solutions/NN_solutions.ipynb: the worked exercises of notebook NN
 METRICS_MIME = "application/vnd.recsys-course.metrics+json"
 METRIC_DECIMALS = 6
 
@@ -87,6 +89,14 @@ def notebooks(only=None) -> list[Path]:
     return paths
 
 
+def solutions(only=None) -> list[Path]:
+    """The exercise solutions in order (``solutions/NN_solutions.ipynb``), optionally filtered by prefix."""
+    paths = sorted(SOLUTION_DIR.glob("[0-9][0-9]_solutions.ipynb"))
+    if only:
+        paths = [p for p in paths if any(p.name.startswith(o) for o in only)]
+    return paths
+
+
 def smoke_parameters(path) -> dict:
     """The fast configuration stored in the notebook's metadata."""
     import nbformat
@@ -101,11 +111,19 @@ def notebook_parameters(prefix: str, smoke: bool = False) -> dict:
     Tests and benchmarks read grids and limits (``REGS``, ``N_EPOCHS``) from here instead of copying them; a
     setting that is an expression rather than a literal is left out.
     """
+    [path] = notebooks([prefix])
+    params = parameters_of(path)
+    if smoke:
+        params.update(smoke_parameters(path))
+    return params
+
+
+def parameters_of(path) -> dict:
+    """The literal values of the ``parameters`` cell of the notebook at ``path`` (expressions left out)."""
     import ast
 
     import nbformat
 
-    [path] = notebooks([prefix])
     nb = nbformat.read(str(path), as_version=4)
     [cell] = [c for c in nb.cells if c.cell_type == "code" and "parameters" in c.metadata.get("tags", [])]
     params = {}
@@ -115,8 +133,6 @@ def notebook_parameters(prefix: str, smoke: bool = False) -> dict:
                 params[node.targets[0].id] = ast.literal_eval(node.value)
             except ValueError:  # an expression, not a literal
                 pass
-    if smoke:
-        params.update(smoke_parameters(path))
     return params
 
 
@@ -135,18 +151,37 @@ def _kernel_manager_class():
         def _default_transport(self):
             return "tcp" if os.name == "nt" else "ipc"
 
+        @default("ip")
+        def _default_ip(self):
+            # the sockets' path prefix; jupyter_client's default, "kernel-ipc", would put them in the
+            # notebook's folder (and leave them there if a kernel dies): keep them in a private temp folder
+            if self.transport != "ipc":
+                return super()._ip_default()
+            import tempfile
+
+            return os.path.join(tempfile.mkdtemp(prefix="recsys-kernel-"), "kernel-ipc")
+
+        async def _async_cleanup_resources(self, restart=False):
+            await super()._async_cleanup_resources(restart=restart)
+            folder = os.path.dirname(self.ip)
+            if not restart and self.transport == "ipc" and os.path.basename(folder).startswith("recsys-kernel-"):
+                try:
+                    os.rmdir(folder)  # empty once the sockets are gone; left alone otherwise
+                except OSError:
+                    pass
+
     return IPCKernelManager
 
 
 def execute(path, output, parameters=None, timeout=None):
-    """Execute ``path`` with papermill into ``output`` (in the notebooks folder, fresh kernel)."""
+    """Execute ``path`` with papermill into ``output`` (fresh kernel, working directory: ``path``'s folder)."""
     import papermill as pm
 
     return pm.execute_notebook(
         str(path),
         str(output),
         parameters=parameters or {},
-        cwd=str(NOTEBOOK_DIR),
+        cwd=str(Path(path).resolve().parent),
         kernel_name="python3",
         progress_bar=False,
         execution_timeout=timeout,
@@ -221,9 +256,9 @@ def _write_metrics_csv(rows, path):
                 out.writerow([name, k, v])
 
 
-def refresh(only=None) -> int:
-    """Re-execute notebooks in place with their default parameters (for committing)."""
-    for path in notebooks(only):
+def refresh(only=None, solutions_only=False) -> int:
+    """Re-execute notebooks (or, with ``solutions_only``, the solutions) in place with their default parameters."""
+    for path in (solutions(only) if solutions_only else notebooks(only)):
         start = time.perf_counter()
         print(f"refreshing {path.name} ...", flush=True)
         nb = execute(path, path)
@@ -296,6 +331,7 @@ def main(argv=None) -> int:
     p_run.add_argument("--output", default="output", help="folder for the executed copies")
     p_ref = sub.add_parser("refresh", help="re-execute the committed notebooks in place")
     p_ref.add_argument("--only", nargs="*")
+    p_ref.add_argument("--solutions", action="store_true", help="refresh solutions/NN_solutions.ipynb instead")
     p_tab = sub.add_parser("table", help="print the course's results ledger (README.md's results table)")
     mode = p_tab.add_mutually_exclusive_group()
     mode.add_argument("--write", action="store_true", help="also rewrite README.md's generated ledger block")
@@ -309,7 +345,7 @@ def main(argv=None) -> int:
         return table(args.write, args.check)
     if args.cmd == "metrics":
         return stored_metrics(args.only)
-    return refresh(args.only)
+    return refresh(args.only, args.solutions)
 
 
 if __name__ == "__main__":
