@@ -17,11 +17,11 @@ from helpers import benchmark_results_digest, require_ml100k
 def pytest_collection_modifyitems(items):
     """Mark every test that executes a notebook, so that ``-m "not notebook"`` (``make test-fast``) skips it.
 
-    A test executes a notebook exactly when it uses the ``run_smoke`` fixture, directly or through
-    ``smoke_metrics``; marking by fixture keeps a new test from being forgotten.
+    A test executes a notebook exactly when it uses the ``run_smoke`` fixture (directly or through
+    ``smoke_metrics``) or ``run_solution_smoke``; marking by fixture keeps a new test from being forgotten.
     """
     for item in items:
-        if "run_smoke" in getattr(item, "fixturenames", ()):
+        if {"run_smoke", "run_solution_smoke"} & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.notebook)
 
 
@@ -47,6 +47,29 @@ def run_smoke(smoke_dir):
         if key not in _SMOKE_CACHE:
             suffix = "-".join(f"{k}={v}" for k, v in sorted(overrides.items())) or "smoke"
             _SMOKE_CACHE[key] = course.execute(path, smoke_dir / f"{path.stem}.{suffix}.ipynb", params)
+        return _SMOKE_CACHE[key]
+
+    return _run
+
+
+@pytest.fixture(scope="session")
+def run_solution_smoke(smoke_dir):
+    """``run_solution_smoke("03")`` -> solutions/03_solutions.ipynb executed with its smoke parameters (once).
+
+    A solution that compares with ml-100k names it in an ``OTHER_DATASET`` parameter; where ml-100k is not
+    cached (it cannot ship with the course) the run passes ``OTHER_DATASET=None`` and that solution prints
+    that it was skipped instead of downloading.
+    """
+    from helpers import dataset_available
+
+    def _run(prefix: str):
+        [path] = course.solutions([prefix])
+        params = course.smoke_parameters(path)
+        if "OTHER_DATASET" in course.parameters_of(path) and not dataset_available("ml-100k"):
+            params["OTHER_DATASET"] = None
+        key = ("solutions", path.name)
+        if key not in _SMOKE_CACHE:
+            _SMOKE_CACHE[key] = course.execute(path, smoke_dir / f"{path.stem}.smoke.ipynb", params)
         return _SMOKE_CACHE[key]
 
     return _run
