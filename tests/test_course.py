@@ -5,6 +5,7 @@ import csv
 import os
 
 from recsys_utils import course
+from recsys_utils.kernel import kernel_manager_class
 
 ROWS = [
     ("06_from_scores_to_recommendations.ipynb", "ok", 52.31,
@@ -32,5 +33,5 @@ def test_every_metric_goes_to_the_csv(tmp_path):
 
 
 def test_local_kernels_use_ipc_where_the_os_has_it():
-    km = course._kernel_manager_class()()
+    km = kernel_manager_class()()
     assert km.transport == ("tcp" if os.name == "nt" else "ipc")
