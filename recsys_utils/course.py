@@ -82,20 +82,20 @@ def read_metrics(nb) -> dict:
     return found
 
 
+def _numbered(folder: Path, pattern: str, only=None) -> list[Path]:
+    """Files of ``folder`` matching ``pattern``, in name order; with ``only``, those starting with its prefixes."""
+    paths = sorted(folder.glob(pattern))
+    return [p for p in paths if any(p.name.startswith(o) for o in only)] if only else paths
+
+
 def notebooks(only=None) -> list[Path]:
     """The course notebooks in order (``NN_name.ipynb``), optionally filtered by prefix."""
-    paths = sorted(p for p in NOTEBOOK_DIR.glob("[0-9][0-9]_*.ipynb"))
-    if only:
-        paths = [p for p in paths if any(p.name.startswith(o) for o in only)]
-    return paths
+    return _numbered(NOTEBOOK_DIR, "[0-9][0-9]_*.ipynb", only)
 
 
 def solutions(only=None) -> list[Path]:
     """The exercise solutions in order (``solutions/NN_solutions.ipynb``), optionally filtered by prefix."""
-    paths = sorted(SOLUTION_DIR.glob("[0-9][0-9]_solutions.ipynb"))
-    if only:
-        paths = [p for p in paths if any(p.name.startswith(o) for o in only)]
-    return paths
+    return _numbered(SOLUTION_DIR, "[0-9][0-9]_solutions.ipynb", only)
 
 
 def smoke_parameters(path) -> dict:

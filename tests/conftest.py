@@ -11,7 +11,7 @@ import pytest
 
 from recsys_utils import course
 
-from helpers import benchmark_results_digest, require_ml100k
+from helpers import benchmark_results_digest, dataset_available, require_ml100k
 
 
 def pytest_collection_modifyitems(items):
@@ -60,8 +60,6 @@ def run_solution_smoke(smoke_dir):
     cached (it cannot ship with the course) the run passes ``OTHER_DATASET=None`` and that solution prints
     that it was skipped instead of downloading.
     """
-    from helpers import dataset_available
-
     def _run(prefix: str):
         [path] = course.solutions([prefix])
         params = course.smoke_parameters(path)
